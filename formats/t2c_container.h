@@ -17,6 +17,20 @@
 
 enum { T2C_STORAGE_NONE = 0, T2C_STORAGE_RAW = 1, T2C_STORAGE_ZSTD = 2 };
 
+/* Fixed numbers of the format (formats/t2c-format.md). */
+#define T2C_HEADER_SIZE 64
+#define T2C_ALIGN 64                        /* data_offset and payload offsets */
+#define T2C_MAX_STR 65535u                  /* bytes in one string */
+#define T2C_MAX_DIM ((int64_t)1 << 40)
+#define T2C_MAX_NUMEL ((int64_t)1 << 48)
+#define T2C_ZSTD_DEFAULT_LEVEL 19
+
+/* Defaults for zero fields of t2c_load_limits. */
+#define T2C_DEFAULT_MAX_FILE_BYTES ((uint64_t)8 << 30)
+#define T2C_DEFAULT_MAX_TENSOR_BYTES ((uint64_t)4 << 30)
+#define T2C_DEFAULT_MAX_TENSORS 1000000u
+#define T2C_DEFAULT_MAX_OPS 1000000u
+
 typedef struct t2c_container_tensor {
     char *name;
     t2c_dtype dtype;
@@ -73,6 +87,36 @@ uint32_t t2c_crc32(uint32_t crc, const void *data, size_t size);
 void t2c_pack_int4(const uint8_t *unpacked, int64_t count, uint8_t *packed);
 /* Returns 0, or -1 when an odd count's pad nibble is not zero. signed: sign-extend nibbles. */
 int t2c_unpack_int4(const uint8_t *packed, int64_t count, int is_signed, uint8_t *unpacked);
+
+/* Little-endian loads/stores (never struct casts). */
+uint16_t t2c_le_get_u16(const uint8_t *p);
+uint32_t t2c_le_get_u32(const uint8_t *p);
+uint64_t t2c_le_get_u64(const uint8_t *p);
+void t2c_le_put_u16(uint8_t *p, uint16_t v);
+void t2c_le_put_u32(uint8_t *p, uint32_t v);
+void t2c_le_put_u64(uint8_t *p, uint64_t v);
+
+/* Payload bytes of `numel` elements in a file: numel * 1/2/4/8, int4/uint4 ceil(numel / 2).
+ * numel must be 0..T2C_MAX_NUMEL (the result then fits easily); 0 for an invalid dtype. */
+uint64_t t2c_container_raw_size(t2c_dtype dtype, int64_t numel);
+/* Memory elements (one per element, native endian; int4 -> int8, uint4 -> uint8) <-> the
+ * file's little-endian payload. `from_le` may work in place (same buffer) except for int4/uint4;
+ * it returns -1 when an int4/uint4 pad nibble is not zero. `to_le` returns -1 when an
+ * int4/uint4 element is out of its range (-8..7 / 0..15). */
+int t2c_container_to_le(t2c_dtype dtype, const void *mem, int64_t numel, uint8_t *out);
+int t2c_container_from_le(t2c_dtype dtype, const uint8_t *in, int64_t numel, void *mem);
+
+/* 1 if s[0..n) is strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
+ * without a NUL byte, else 0. */
+int t2c_utf8_valid(const char *s, size_t n);
+
+/* A set of borrowed names (for duplicate checks); each name carries an index. */
+typedef struct t2c_name_set t2c_name_set;
+t2c_name_set *t2c_name_set_new(void);
+void t2c_name_set_free(t2c_name_set *set);
+/* Adds `name` (not copied: it must outlive the set). Returns 0 when added, 1 when the name is
+ * already present (*existing = its index), -1 when out of memory. */
+int t2c_name_set_add(t2c_name_set *set, const char *name, int64_t index, int64_t *existing);
 
 /* ---------- writer ---------- */
 typedef struct t2c_writer t2c_writer;

@@ -1,0 +1,292 @@
+/* session.c — planned buffers for one batch size, the run loop, and hooks.
+ *
+ * All memory is allocated here, once: one arena for activations (planned by lifetime), one
+ * scratch buffer (the largest any op asks for). run() only calls kernels and hooks. */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+typedef struct t2c_hook {
+    int id;            /* -1 once removed */
+    int when;
+    char *name_glob;
+    char *op_type;
+    t2c_hook_fn fn;
+    void *user;
+} t2c_hook;
+
+struct t2c_session {
+    const t2c_model *model;
+    t2c_bound_graph g;
+    t2c_op_view *views;
+    void *arena;
+    void *scratch;
+    uint64_t arena_bytes, scratch_bytes, activation_sum;
+    t2c_hook *hooks;
+    int n_hooks, cap_hooks, next_hook_id;
+    char *hook_match;   /* n_ops × n_hooks cache: 1 if hook h applies to op o */
+};
+
+static uint64_t tensor_bytes(const t2c_tensor *t)
+{
+    return (uint64_t)t2c_tensor_numel(t) * t2c_dtype_mem_size(t->dtype);
+}
+
+t2c_status t2c_session_create(const t2c_model *model, int batch, t2c_session **out, t2c_error *err)
+{
+    if (!model || !out)
+        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "t2c_session_create: NULL argument");
+    *out = NULL;
+    if (batch < 1 || batch > 65536)
+        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "batch size %d is outside 1..65536", batch);
+    t2c_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+    s->model = model;
+    t2c_status st = t2c_graph_bind(model, batch, &s->g, err);
+    if (st != T2C_OK) {
+        free(s);
+        return st;
+    }
+    const int nt = model->n_tensors, no = model->n_ops;
+
+    /* lifetimes: graph inputs from before op 0; outputs of op i from i; live until the last reader,
+     * graph outputs until the end */
+    t2c_plan_item *items = calloc((size_t)nt + 1, sizeof *items);
+    int *item_tensor = calloc((size_t)nt + 1, sizeof(int));
+    if (!items || !item_tensor) {
+        free(items), free(item_tensor);
+        t2c_session_free(s);
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+    }
+    int n = 0;
+    for (int i = 0; i < nt; i++) {
+        const t2c_tensor *t = &s->g.tensors[i];
+        if (t->is_const)
+            continue;
+        items[n].size = tensor_bytes(t);
+        items[n].first = model->producer[i]; /* -1 for graph inputs */
+        items[n].last = model->last_reader[i] >= 0 ? model->last_reader[i] : items[n].first;
+        for (int k = 0; k < model->n_outputs; k++)
+            if (model->outputs[k] == i)
+                items[n].last = no; /* kept after the run */
+        for (int k = 0; k < model->n_inputs; k++)
+            if (model->inputs[k] == i)
+                items[n].first = -1;
+        s->activation_sum += items[n].size;
+        item_tensor[n++] = i;
+    }
+    s->arena_bytes = t2c_memory_plan(items, n);
+    for (int o = 0; o < no; o++)
+        if (s->g.scratch[o] > s->scratch_bytes)
+            s->scratch_bytes = s->g.scratch[o];
+    s->arena = aligned_alloc(64, (size_t)(s->arena_bytes ? s->arena_bytes : 64));
+    s->scratch = aligned_alloc(64, (size_t)((s->scratch_bytes + 63) / 64 * 64 + 64));
+    s->views = calloc((size_t)no + 1, sizeof *s->views);
+    if (!s->arena || !s->scratch || !s->views) {
+        free(items), free(item_tensor);
+        t2c_session_free(s);
+        return t2c_error_set(err, T2C_ERR_NOMEM, "cannot allocate %llu bytes of activations",
+                             (unsigned long long)s->arena_bytes);
+    }
+    memset(s->arena, 0, (size_t)(s->arena_bytes ? s->arena_bytes : 64));
+    for (int k = 0; k < n; k++)
+        s->g.tensors[item_tensor[k]].data = (char *)s->arena + items[k].offset;
+    free(items), free(item_tensor);
+
+    for (int o = 0; o < no; o++) {
+        const t2c_model_op *op = &model->ops[o];
+        t2c_node *nd = &s->g.nodes[o];
+        t2c_op_view *v = &s->views[o];
+        v->index = o;
+        v->type = op->type;
+        v->name = op->name;
+        v->n_inputs = nd->n_inputs;
+        v->inputs = (const t2c_tensor *const *)nd->inputs;
+        v->input_roles = op->def->input_roles;
+        v->n_outputs = nd->n_outputs;
+        v->outputs = (const t2c_tensor *const *)nd->outputs;
+        v->n_attrs = op->n_attrs;
+        v->attrs = op->attrs;
+        v->macs = s->g.macs[o];
+    }
+    *out = s;
+    return T2C_OK;
+}
+
+void t2c_session_free(t2c_session *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_hooks; i++) {
+        free(s->hooks[i].name_glob);
+        free(s->hooks[i].op_type);
+    }
+    free(s->hooks);
+    free(s->hook_match);
+    free(s->views);
+    free(s->arena);
+    free(s->scratch);
+    t2c_graph_unbind(s->model, &s->g);
+    free(s);
+}
+
+int t2c_session_batch(const t2c_session *s) { return s->g.batch; }
+
+t2c_tensor *t2c_session_input(t2c_session *s, int i)
+{
+    return i >= 0 && i < s->model->n_inputs ? &s->g.tensors[s->model->inputs[i]] : NULL;
+}
+
+const t2c_tensor *t2c_session_output(const t2c_session *s, int i)
+{
+    return i >= 0 && i < s->model->n_outputs ? &s->g.tensors[s->model->outputs[i]] : NULL;
+}
+
+const t2c_tensor *t2c_session_tensor(const t2c_session *s, const char *name)
+{
+    int idx = t2c_model_find_tensor(s->model, name);
+    return idx >= 0 ? &s->g.tensors[idx] : NULL;
+}
+
+int t2c_session_op_count(const t2c_session *s) { return s->model->n_ops; }
+
+const t2c_op_view *t2c_session_op(const t2c_session *s, int i)
+{
+    return i >= 0 && i < s->model->n_ops ? &s->views[i] : NULL;
+}
+
+void t2c_session_memory(const t2c_session *s, t2c_memory_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->activation_sum_bytes = s->activation_sum;
+    r->activation_peak_bytes = s->arena_bytes;
+    r->scratch_bytes = s->scratch_bytes;
+    for (int i = 0; i < s->model->n_tensors; i++)
+        if (s->g.tensors[i].is_const)
+            r->parameter_bytes += tensor_bytes(&s->g.tensors[i]);
+}
+
+/* ---------- hooks ---------- */
+
+static int hook_applies(const t2c_hook *h, const t2c_model_op *op)
+{
+    if (h->id < 0)
+        return 0;
+    if (h->op_type && strcmp(h->op_type, op->type) != 0)
+        return 0;
+    if (h->name_glob && fnmatch(h->name_glob, op->name, 0) != 0)
+        return 0;
+    return 1;
+}
+
+static t2c_status rebuild_hook_match(t2c_session *s)
+{
+    free(s->hook_match);
+    s->hook_match = NULL;
+    if (s->n_hooks == 0)
+        return T2C_OK;
+    s->hook_match = malloc((size_t)s->model->n_ops * (size_t)s->n_hooks + 1);
+    if (!s->hook_match)
+        return T2C_ERR_NOMEM;
+    for (int o = 0; o < s->model->n_ops; o++)
+        for (int h = 0; h < s->n_hooks; h++)
+            s->hook_match[(size_t)o * (size_t)s->n_hooks + (size_t)h] =
+                (char)hook_applies(&s->hooks[h], &s->model->ops[o]);
+    return T2C_OK;
+}
+
+int t2c_session_add_hook(t2c_session *s, const t2c_hook_filter *filter, int when, t2c_hook_fn fn,
+                         void *user, t2c_error *err)
+{
+    if (!s || !fn || (when & (T2C_HOOK_BEFORE | T2C_HOOK_AFTER)) == 0 ||
+        (when & ~(T2C_HOOK_BEFORE | T2C_HOOK_AFTER)) != 0) {
+        t2c_error_set(err, T2C_ERR_INVALID_ARG,
+                      "t2c_session_add_hook: need a session, a callback and when = BEFORE and/or AFTER");
+        return -1;
+    }
+    if (s->n_hooks == s->cap_hooks) {
+        int cap = s->cap_hooks ? 2 * s->cap_hooks : 4;
+        t2c_hook *nh = realloc(s->hooks, sizeof *nh * (size_t)cap);
+        if (!nh) {
+            t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        s->hooks = nh;
+        s->cap_hooks = cap;
+    }
+    t2c_hook *h = &s->hooks[s->n_hooks];
+    memset(h, 0, sizeof *h);
+    h->when = when;
+    h->fn = fn;
+    h->user = user;
+    if (filter && filter->name_glob && !(h->name_glob = strdup(filter->name_glob))) {
+        t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    if (filter && filter->op_type && !(h->op_type = strdup(filter->op_type))) {
+        free(h->name_glob);
+        t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    h->id = s->next_hook_id++;
+    s->n_hooks++;
+    if (rebuild_hook_match(s) != T2C_OK) {
+        s->n_hooks--;
+        free(h->name_glob);
+        free(h->op_type);
+        t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return h->id;
+}
+
+t2c_status t2c_session_remove_hook(t2c_session *s, int id)
+{
+    for (int i = 0; i < s->n_hooks; i++)
+        if (s->hooks[i].id == id) {
+            s->hooks[i].id = -1; /* keep slots stable; a removed hook never matches */
+            return rebuild_hook_match(s) == T2C_OK ? T2C_OK : T2C_ERR_NOMEM;
+        }
+    return T2C_ERR_NOT_FOUND;
+}
+
+static t2c_status call_hooks(t2c_session *s, int o, int when, t2c_error *err)
+{
+    for (int h = 0; h < s->n_hooks; h++) {
+        const t2c_hook *hk = &s->hooks[h];
+        if (!(hk->when & when) || !s->hook_match[(size_t)o * (size_t)s->n_hooks + (size_t)h])
+            continue;
+        int rc = hk->fn(&s->views[o], when, hk->user);
+        if (rc != 0)
+            return t2c_error_set(err, T2C_ERR_HOOK, "op '%s' (%s): hook %d stopped the run %s the op (code %d)",
+                                 s->views[o].name, s->views[o].type, hk->id,
+                                 when == T2C_HOOK_BEFORE ? "before" : "after", rc);
+    }
+    return T2C_OK;
+}
+
+t2c_status t2c_session_run(t2c_session *s, t2c_error *err)
+{
+    if (!s)
+        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "t2c_session_run: NULL session");
+    for (int o = 0; o < s->model->n_ops; o++) {
+        t2c_status st;
+        if (s->n_hooks && (st = call_hooks(s, o, T2C_HOOK_BEFORE, err)) != T2C_OK)
+            return st;
+        t2c_error kerr = {T2C_OK, ""};
+        st = s->model->ops[o].def->run(&s->g.nodes[o], s->scratch, &kerr);
+        if (st != T2C_OK)
+            return t2c_error_set(err, st, "op '%s' (%s): %s", s->views[o].name, s->views[o].type,
+                                 kerr.message);
+        if (s->n_hooks && (st = call_hooks(s, o, T2C_HOOK_AFTER, err)) != T2C_OK)
+            return st;
+    }
+    if (err) {
+        err->status = T2C_OK;
+        err->message[0] = '\0';
+    }
+    return T2C_OK;
+}
