@@ -73,8 +73,9 @@ static inline int64_t t2c_round_div(int64_t num, int64_t den, t2c_rounding mode)
     }
 }
 
-/* TFLite's SaturatingRoundingDoublingHighMul (gemmlowp): round(a*b / 2^31) with ties away
- * from zero, saturating the single overflow case a == b == INT32_MIN to INT32_MAX.
+/* TFLite's SaturatingRoundingDoublingHighMul (gemmlowp): round(a*b / 2^31) with ties toward
+ * +infinity (the negative nudge is 1 - 2^30, so -1.5 gives -1), saturating the single overflow
+ * case a == b == INT32_MIN to INT32_MAX.
  * Recipe: ab = (int64)a*b; nudge = ab >= 0 ? 2^30 : 1 - 2^30; result = trunc((ab+nudge)/2^31). */
 static inline int32_t t2c_srdhm(int32_t a, int32_t b)
 {
