@@ -1,4 +1,4 @@
-/* engine_internal.h — the model and session structures shared by engine/*.c. */
+/* engine_internal.h — the model and session structures shared by the engine sources. */
 #ifndef T2C_ENGINE_INTERNAL_H
 #define T2C_ENGINE_INTERNAL_H
 

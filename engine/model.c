@@ -4,6 +4,7 @@
  * and output counts fit each op, activations are written once and read only after, and each
  * op's prepare() accepts its dtypes/shapes/attributes with the output shapes the file declares.
  * Every failure is one line: "<file>: <what>". */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
