@@ -15,8 +15,8 @@ typedef struct t2c_quantize_params {
 t2c_status t2c_quantize_infer(const t2c_quantize_params *p, const t2c_tensor *x, t2c_tensor *y,
                               t2c_error *err);
 
-/* y = clamp(nearbyint(x * (1.0f / (float)scale)) + zero_point, lo, hi), NaN -> clamp(zero_point,
- * lo, hi); binary32 arithmetic, default (nearest-even) rounding mode. Always T2C_OK. */
+/* y = clamp(nearbyint(x * (1.0f / (float)scale)) + zero_point, lo, hi), NaN -> zero_point (not
+ * clamped); binary32 arithmetic, default (nearest-even) rounding mode. Always T2C_OK. */
 t2c_status t2c_quantize_ref(const t2c_quantize_params *p, const t2c_tensor *x, t2c_tensor *y,
                             t2c_error *err);
 
