@@ -290,3 +290,94 @@ t2c_status t2c_session_run(t2c_session *s, t2c_error *err)
     }
     return T2C_OK;
 }
+
+/* ---------- one op alone (isolation / what-if) ---------- */
+
+t2c_status t2c_session_run_op(t2c_session *s, int index, const t2c_tensor *const *inputs,
+                              const t2c_attr *overrides, int n_overrides, t2c_tensor *const *outputs,
+                              const size_t *capacity, t2c_error *err)
+{
+    if (!s || index < 0 || index >= s->model->n_ops || !outputs || !capacity || (n_overrides > 0 && !overrides))
+        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "t2c_session_run_op: bad arguments");
+    const t2c_model_op *op = &s->model->ops[index];
+    const t2c_node *orig = &s->g.nodes[index];
+    t2c_status st = T2C_OK;
+    int n_attrs = 0;
+    t2c_attr *attrs = malloc(sizeof(t2c_attr) * (size_t)(op->n_attrs + n_overrides + 1));
+    t2c_tensor *tin = calloc((size_t)op->n_inputs + 1, sizeof(t2c_tensor));
+    t2c_tensor *tout = calloc((size_t)op->n_outputs + 1, sizeof(t2c_tensor));
+    t2c_tensor **pin = calloc((size_t)op->n_inputs + 1, sizeof(t2c_tensor *));
+    t2c_tensor **pout = calloc((size_t)op->n_outputs + 1, sizeof(t2c_tensor *));
+    void *params = calloc(1, op->def->params_size ? op->def->params_size : 1);
+    void *scratch = NULL;
+    if (!attrs || !tin || !tout || !pin || !pout || !params) {
+        st = t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < op->n_attrs; i++) {
+        int replaced = 0;
+        for (int k = 0; k < n_overrides; k++)
+            replaced |= strcmp(overrides[k].name, op->attrs[i].name) == 0;
+        if (!replaced)
+            attrs[n_attrs++] = op->attrs[i];
+    }
+    for (int k = 0; k < n_overrides; k++)
+        attrs[n_attrs++] = overrides[k];
+    for (int i = 0; i < op->n_inputs; i++) {
+        const t2c_tensor *src = (inputs && inputs[i]) ? inputs[i] : orig->inputs[i];
+        if (src) {
+            tin[i] = *src;
+            pin[i] = &tin[i];
+        }
+    }
+    for (int i = 0; i < op->n_outputs; i++) {
+        tout[i] = *orig->outputs[i];
+        tout[i].rank = 0;
+        tout[i].data = NULL;
+        pout[i] = &tout[i];
+    }
+    t2c_node nd = *orig;
+    nd.inputs = pin;
+    nd.outputs = pout;
+    nd.attrs = attrs;
+    nd.n_attrs = n_attrs;
+    nd.params = params;
+    t2c_error perr = {T2C_OK, ""};
+    if ((st = op->def->prepare(&nd, &perr)) != T2C_OK) {
+        t2c_error_set(err, st, "op '%s' (%s): %s", op->name, op->type, perr.message);
+        goto done;
+    }
+    for (int i = 0; i < op->n_outputs; i++) {
+        size_t need = (size_t)t2c_tensor_numel(&tout[i]) * t2c_dtype_mem_size(tout[i].dtype);
+        if (!outputs[i] || !outputs[i]->data || capacity[i] < need) {
+            st = t2c_error_set(err, T2C_ERR_INVALID_ARG, "op '%s' (%s): output %d needs %zu bytes", op->name,
+                               op->type, i, need);
+            goto done;
+        }
+        tout[i].data = outputs[i]->data;
+    }
+    size_t ss = op->def->scratch_size ? op->def->scratch_size(&nd) : 0;
+    if (ss && !(scratch = malloc(ss))) {
+        st = t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    t2c_error kerr = {T2C_OK, ""};
+    if ((st = op->def->run(&nd, scratch, &kerr)) != T2C_OK) {
+        t2c_error_set(err, st, "op '%s' (%s): %s", op->name, op->type, kerr.message);
+        goto done;
+    }
+    for (int i = 0; i < op->n_outputs; i++) {
+        void *data = outputs[i]->data;
+        *outputs[i] = tout[i];
+        outputs[i]->data = data;
+    }
+done:
+    free(scratch);
+    free(params);
+    free(pout);
+    free(pin);
+    free(tout);
+    free(tin);
+    free(attrs);
+    return st;
+}

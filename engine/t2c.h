@@ -185,6 +185,18 @@ void t2c_session_memory(const t2c_session *session, t2c_memory_report *report);
 
 t2c_status t2c_session_run(t2c_session *session, t2c_error *err);
 
+/* Run op `index` alone with the reference kernel, on caller-provided tensors: the basis of
+ * isolation mode and what-if diagnosis in cross-checkers.
+ *  inputs:     n_inputs of the op; a NULL entry uses the session's own tensor (constants, or the
+ *              activation as last computed). Shapes may differ from the session's if the op accepts them.
+ *  overrides:  attributes replacing (by name) or added to the op's own, e.g. another rounding mode.
+ *  outputs:    n_outputs tensors with data buffers; dtype/rank/dims are set by this call and must fit:
+ *              set each output's `data` to a buffer of at least `capacity[i]` bytes.
+ * Allocates temporary parameters/scratch (not for the hot path). */
+t2c_status t2c_session_run_op(t2c_session *session, int index, const t2c_tensor *const *inputs,
+                              const t2c_attr *overrides, int n_overrides, t2c_tensor *const *outputs,
+                              const size_t *capacity, t2c_error *err);
+
 /* ---------- hooks: observers called before/after ops ---------- */
 enum { T2C_HOOK_BEFORE = 1, T2C_HOOK_AFTER = 2 };
 

@@ -362,6 +362,42 @@ static void test_bad_batch_and_free_null(void **state)
     t2c_model_free(m);
 }
 
+
+static void test_run_op_alone_with_overrides(void **state)
+{
+    (void)state;
+    t2c_model *m = NULL;
+    t2c_error err;
+    assert_int_equal(load(small_net(1), &m, &err), T2C_OK);
+    t2c_session *s = NULL;
+    assert_int_equal(t2c_session_create(m, 1, &s, &err), T2C_OK);
+    /* requantize (op 1) on a hand-made accumulator: /2 with ties */
+    int32_t acc[6] = {-3, -1, 1, 3, 5, 7};
+    t2c_tensor in = {"acc", T2C_INT32, 4, {1, 1, 2, 3}, acc, 0};
+    const t2c_tensor *ins[1] = {&in};
+    int8_t out[6];
+    t2c_tensor y = {0};
+    y.data = out;
+    t2c_tensor *outs[1] = {&y};
+    size_t cap[1] = {sizeof out};
+    assert_int_equal(t2c_session_run_op(s, 1, ins, NULL, 0, outs, cap, &err), T2C_OK);
+    int8_t even[6] = {-2, 0, 0, 2, 2, 4}; /* -1.5 -0.5 0.5 1.5 2.5 3.5 half-even */
+    assert_memory_equal(out, even, 6);
+    assert_int_equal(y.dtype, T2C_INT8);
+    assert_int_equal(y.dims[3], 3);
+    t2c_attr up = as("rounding", "half_up");
+    assert_int_equal(t2c_session_run_op(s, 1, ins, &up, 1, outs, cap, &err), T2C_OK);
+    int8_t halfup[6] = {-1, 0, 1, 2, 3, 4};
+    assert_memory_equal(out, halfup, 6);
+    t2c_attr sh = ai("shift", 0); /* wrong type: shift is an int array */
+    assert_int_equal(t2c_session_run_op(s, 1, ins, &sh, 1, outs, cap, &err), T2C_ERR_ATTR);
+    assert_non_null(strstr(err.message, "op 'rq' (requantize)"));
+    cap[0] = 5;
+    assert_int_equal(t2c_session_run_op(s, 1, ins, NULL, 0, outs, cap, &err), T2C_ERR_INVALID_ARG);
+    t2c_session_free(s);
+    t2c_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_rejects_unwritten_activation),
         cmocka_unit_test(test_overflow_error_names_op),
         cmocka_unit_test(test_bad_batch_and_free_null),
+        cmocka_unit_test(test_run_op_alone_with_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
