@@ -108,8 +108,8 @@ t2c_status t2c_preprocess_pixels(const t2c_preprocess *pp, const t2c_image *img,
  * sets the output size. */
 void t2c_preprocess_normalize(const t2c_preprocess *pp, const t2c_image *pixels, float *out);
 
-/* The `quantize` recipe of ops/README.md: inv = 1.0f / scale; r = nearbyintf(x · inv)
- * (ties to even); y = clamp(r + zero_point, lo, hi); NaN -> zero_point. */
+/* The `quantize` op's kernel (t2c_quantize_ref, ops/README.md): inv = 1.0f / scale;
+ * r = nearbyintf(x · inv) (ties to even); y = clamp(r + zero_point, lo, hi); NaN -> zero_point. */
 int64_t t2c_preprocess_quantize_one(const t2c_preprocess *pp, float x);
 
 /* Load `path`, run the whole pipeline and store the result as image `index` of the
