@@ -49,6 +49,17 @@ def write_samples(folder):
         print(f"{path}: test image {i}", file=sys.stderr)
 
 
+def write_test_set(folder):
+    """All 10,000 test images as <class>_<index>.png, for measuring accuracy with t2c-run."""
+    from PIL import Image
+
+    imgs, labels = load_fmnist("test")
+    os.makedirs(folder, exist_ok=True)
+    for i in range(len(imgs)):
+        Image.fromarray(imgs[i], mode="L").save(os.path.join(folder, f"{int(labels[i])}_{i:05d}.png"))
+    print(f"{folder}: {len(imgs)} test images", file=sys.stderr)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--output", default="/work/cache/fmnist_resnet.pt", help="state_dict path")
@@ -60,7 +71,12 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training images (testing)")
     ap.add_argument("--write-samples", metavar="DIR", default=None,
                     help="only write one test image per class as DIR/<class>_<label>.png, then exit")
+    ap.add_argument("--write-test-set", metavar="DIR", default=None,
+                    help="only write all 10,000 test images as DIR/<class>_<index>.png, then exit")
     args = ap.parse_args(argv)
+    if args.write_test_set:
+        write_test_set(args.write_test_set)
+        return
     if args.write_samples:
         write_samples(args.write_samples)
         return
