@@ -1,7 +1,9 @@
 /* t2c_dump_tool — test helper: run a model on an input .npy and write every op output as
  * OUTDIR/<index>_<opname>.npy (via an AFTER hook), so tests can compare the C engine with the
  * independent Python reference op by op.
- *   t2c_dump_tool MODEL.t2c INPUT.npy OUTDIR */
+ *   t2c_dump_tool MODEL.t2c INPUT.npy OUTDIR [--outputs-only]
+ * --outputs-only: no hook (so fused kernels run, as in production) and only the graph outputs are
+ * written, as OUTDIR/out<k>.npy. The backend and threads come from T2C_BACKEND / T2C_THREADS. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,8 +126,9 @@ static int dump_hook(const t2c_op_view *op, int when, void *user)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: t2c_dump_tool MODEL.t2c INPUT.npy OUTDIR\n");
+    const int outputs_only = argc == 5 && strcmp(argv[4], "--outputs-only") == 0;
+    if (argc != 4 && !outputs_only) {
+        fprintf(stderr, "usage: t2c_dump_tool MODEL.t2c INPUT.npy OUTDIR [--outputs-only]\n");
         return 2;
     }
     t2c_error err;
@@ -157,10 +160,18 @@ int main(int argc, char **argv)
     }
     memcpy(x->data, in, bytes);
     t2c_hook_filter all = {NULL, NULL};
-    if (t2c_session_add_hook(s, &all, T2C_HOOK_AFTER, dump_hook, argv[3], &err) < 0 ||
+    if ((!outputs_only && t2c_session_add_hook(s, &all, T2C_HOOK_AFTER, dump_hook, argv[3], &err) < 0) ||
         t2c_session_run(s, &err) != T2C_OK) {
         fprintf(stderr, "t2c_dump_tool: %s\n", err.message);
         return 1;
+    }
+    for (int k = 0; outputs_only && k < t2c_model_output_count(m); k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/out%d.npy", argv[3], k);
+        if (write_npy(path, t2c_session_output(s, k)) != 0) {
+            fprintf(stderr, "t2c_dump_tool: %s: %s\n", path, strerror(errno));
+            return 1;
+        }
     }
     free(in);
     t2c_session_free(s);
