@@ -7,7 +7,7 @@ build=${1:-build}
 shift || true
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libopenblas-dev libzstd-dev libcmocka-dev libstb-dev
-          libjson-c-dev python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
+          libjson-c-dev nettle-dev zlib1g-dev python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
           python3-flatbuffers dataset-fashion-mnist iverilog)
 missing=()
 for p in "${packages[@]}"; do

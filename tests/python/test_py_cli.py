@@ -87,7 +87,7 @@ class CliOptions(unittest.TestCase):
         self.assert_usage_error(["-b", "-3"], "option --batch: '-3'")
         self.assert_usage_error(["-b", "4x"], "option --batch: '4x'")
         self.assert_usage_error(["-k"], "option requires an argument -- 'k'")
-        self.assert_usage_error(["--golden", "out"], "--golden is not yet supported")
+        self.assert_usage_error(["--golden"], "option '--golden' requires an argument")
         self.assert_usage_error(["a.t2c", "b.t2c", "x.png"], "more than one model given ('a.t2c' and 'b.t2c')")
 
     def test_model_errors(self):
