@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "t2c_exec.h"
+#include "t2c_kernels.h"
 
 typedef struct t2c_hook {
     int id;            /* -1 once removed */
@@ -27,20 +29,94 @@ struct t2c_session {
     t2c_hook *hooks;
     int n_hooks, cap_hooks, next_hook_id;
     char *hook_match;   /* n_ops × n_hooks cache: 1 if hook h applies to op o */
+    t2c_exec *exec;     /* worker threads (NULL with 1 thread) */
+    const t2c_kernel_variant **variant; /* per op: fast kernel, or NULL = the reference run() */
+    void **vstate;      /* per op: the variant's packed weights etc. */
+    char *fused;        /* per op: 1 if its variant also computes the next op (a requantize) */
 };
+
+static int op_watched(const t2c_session *s, int o);
 
 static uint64_t tensor_bytes(const t2c_tensor *t)
 {
     return (uint64_t)t2c_tensor_numel(t) * t2c_dtype_mem_size(t->dtype);
 }
 
+/* Issue 7: pick each op's kernel (variant or reference), pack its weights and size its
+ * scratch, once; the run loop only calls kernels. */
+static t2c_status select_kernels(t2c_session *s, const char *backend, int threads, t2c_error *err)
+{
+    const int no = s->model->n_ops;
+    t2c_status st;
+    if (threads > 1 && (st = t2c_exec_create(threads, &s->exec, err)) != T2C_OK)
+        return st;
+    s->variant = calloc((size_t)no + 1, sizeof *s->variant);
+    s->vstate = calloc((size_t)no + 1, sizeof *s->vstate);
+    if (!s->variant || !s->vstate)
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+    for (int o = 0; o < no; o++) {
+        t2c_node *nd = &s->g.nodes[o];
+        nd->exec = s->exec;
+        const t2c_kernel_variant *v = t2c_kernel_select(nd, backend);
+        if (!v)
+            continue;
+        t2c_error verr = {T2C_OK, ""};
+        if (v->prepare && (st = v->prepare(nd, &s->vstate[o], &verr)) != T2C_OK)
+            return t2c_error_set(err, st, "op '%s' (%s): %s: %s", nd->name, nd->type, v->name, verr.message);
+        s->variant[o] = v;
+        const size_t need = v->scratch_size ? v->scratch_size(nd, s->vstate[o]) : 0;
+        if (need > s->g.scratch[o])
+            s->g.scratch[o] = need;
+    }
+    /* epilogue fusion: op o's int32 output read only by the requantize op o + 1 (not a graph
+     * output); used at run time only while no hook watches either op */
+    s->fused = calloc((size_t)no + 1, 1);
+    if (!s->fused)
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+    const t2c_model *m = s->model;
+    for (int o = 0; o + 1 < no; o++) {
+        const t2c_kernel_variant *v = s->variant[o];
+        const t2c_model_op *op = &m->ops[o], *next = &m->ops[o + 1];
+        if (!v || !v->fuse_prepare || !v->run_fused || op->n_outputs != 1 || strcmp(next->type, "requantize") != 0 ||
+            next->n_inputs < 1 || next->inputs[0] != op->outputs[0])
+            continue;
+        int readers = 0, is_output = 0;
+        for (int k = 0; k < no; k++)
+            for (int i = 0; i < m->ops[k].n_inputs; i++)
+                readers += m->ops[k].inputs[i] == op->outputs[0];
+        for (int k = 0; k < m->n_outputs; k++)
+            is_output |= m->outputs[k] == op->outputs[0];
+        if (readers == 1 && !is_output && v->fuse_prepare(&s->g.nodes[o], s->vstate[o], &s->g.nodes[o + 1]))
+            s->fused[o] = 1, o++;
+    }
+    return T2C_OK;
+}
+
 t2c_status t2c_session_create(const t2c_model *model, int batch, t2c_session **out, t2c_error *err)
 {
-    if (!model || !out)
+    t2c_session_options opts = {batch, 1, getenv("T2C_BACKEND")};
+    const char *threads = getenv("T2C_THREADS");
+    if (threads && *threads)
+        opts.threads = atoi(threads);
+    return t2c_session_create_ex(model, &opts, out, err);
+}
+
+t2c_status t2c_session_create_ex(const t2c_model *model, const t2c_session_options *opts, t2c_session **out,
+                                 t2c_error *err)
+{
+    if (!model || !out || !opts)
         return t2c_error_set(err, T2C_ERR_INVALID_ARG, "t2c_session_create: NULL argument");
     *out = NULL;
+    const int batch = opts->batch;
+    const char *backend = opts->backend ? opts->backend : T2C_DEFAULT_BACKEND;
     if (batch < 1 || batch > 65536)
         return t2c_error_set(err, T2C_ERR_INVALID_ARG, "batch size %d is outside 1..65536", batch);
+    if (opts->threads < 1 || opts->threads > T2C_EXEC_MAX_THREADS)
+        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "threads = %d is outside 1..%d", opts->threads,
+                             T2C_EXEC_MAX_THREADS);
+    if (!t2c_backend_name_valid(backend))
+        return t2c_error_set(err, T2C_ERR_INVALID_ARG,
+                             "backend '%s' is not ref, blas, simd, auto or a kernel variant's name", backend);
     t2c_session *s = calloc(1, sizeof *s);
     if (!s)
         return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
@@ -48,6 +124,10 @@ t2c_status t2c_session_create(const t2c_model *model, int batch, t2c_session **o
     t2c_status st = t2c_graph_bind(model, batch, &s->g, err);
     if (st != T2C_OK) {
         free(s);
+        return st;
+    }
+    if ((st = select_kernels(s, backend, opts->threads, err)) != T2C_OK) {
+        t2c_session_free(s);
         return st;
     }
     const int nt = model->n_tensors, no = model->n_ops;
@@ -75,6 +155,11 @@ t2c_status t2c_session_create(const t2c_model *model, int batch, t2c_session **o
         for (int k = 0; k < model->n_inputs; k++)
             if (model->inputs[k] == i)
                 items[n].first = -1;
+        /* a fused op o also writes op o + 1's output: its inputs must outlive op o + 1 */
+        for (int o = 0; o + 1 < no; o++)
+            for (int k = 0; s->fused[o] && k < model->ops[o].n_inputs; k++)
+                if (model->ops[o].inputs[k] == i && items[n].last < o + 1)
+                    items[n].last = o + 1;
         s->activation_sum += items[n].size;
         item_tensor[n++] = i;
     }
@@ -126,6 +211,17 @@ void t2c_session_free(t2c_session *s)
     }
     free(s->hooks);
     free(s->hook_match);
+    for (int o = 0; s->variant && o < s->model->n_ops; o++)
+        if (s->variant[o]) {
+            if (s->variant[o]->release)
+                s->variant[o]->release(s->vstate[o]);
+            else
+                free(s->vstate[o]);
+        }
+    free(s->variant);
+    free(s->vstate);
+    free(s->fused);
+    t2c_exec_free(s->exec);
     free(s->views);
     free(s->arena);
     free(s->scratch);
@@ -134,6 +230,17 @@ void t2c_session_free(t2c_session *s)
 }
 
 int t2c_session_batch(const t2c_session *s) { return s->g.batch; }
+
+int t2c_session_threads(const t2c_session *s) { return t2c_exec_threads(s->exec); }
+
+const char *t2c_session_op_kernel(const t2c_session *s, int i)
+{
+    if (!s || i < 0 || i >= s->model->n_ops)
+        return NULL;
+    if (s->fused && i > 0 && s->fused[i - 1] && !op_watched(s, i - 1) && !op_watched(s, i))
+        return "fused"; /* computed by the previous op's kernel (no hook watches either op) */
+    return s->variant && s->variant[i] ? s->variant[i]->name : "ref";
+}
 
 t2c_tensor *t2c_session_input(t2c_session *s, int i)
 {
@@ -268,16 +375,34 @@ static t2c_status call_hooks(t2c_session *s, int o, int when, t2c_error *err)
     return T2C_OK;
 }
 
+/* 1 if some registered hook applies to op o. */
+static int op_watched(const t2c_session *s, int o)
+{
+    for (int h = 0; h < s->n_hooks; h++)
+        if (s->hook_match[(size_t)o * (size_t)s->n_hooks + (size_t)h])
+            return 1;
+    return 0;
+}
+
 t2c_status t2c_session_run(t2c_session *s, t2c_error *err)
 {
     if (!s)
         return t2c_error_set(err, T2C_ERR_INVALID_ARG, "t2c_session_run: NULL session");
     for (int o = 0; o < s->model->n_ops; o++) {
         t2c_status st;
+        if (s->fused[o] && !op_watched(s, o) && !op_watched(s, o + 1)) {
+            t2c_error kerr = {T2C_OK, ""};
+            if ((st = s->variant[o]->run_fused(&s->g.nodes[o], s->vstate[o], s->scratch, &kerr)) != T2C_OK)
+                return t2c_error_set(err, st, "op '%s' (%s): %s", s->views[o].name, s->views[o].type,
+                                     kerr.message);
+            o++; /* the requantize op is done */
+            continue;
+        }
         if (s->n_hooks && (st = call_hooks(s, o, T2C_HOOK_BEFORE, err)) != T2C_OK)
             return st;
         t2c_error kerr = {T2C_OK, ""};
-        st = s->model->ops[o].def->run(&s->g.nodes[o], s->scratch, &kerr);
+        st = s->variant[o] ? s->variant[o]->run(&s->g.nodes[o], s->vstate[o], s->scratch, &kerr)
+                           : s->model->ops[o].def->run(&s->g.nodes[o], s->scratch, &kerr);
         if (st != T2C_OK)
             return t2c_error_set(err, st, "op '%s' (%s): %s", s->views[o].name, s->views[o].type,
                                  kerr.message);

@@ -164,6 +164,37 @@ typedef struct t2c_session t2c_session;
 
 t2c_status t2c_session_create(const t2c_model *model, int batch, t2c_session **out,
                               t2c_error *err);
+
+/* Kernels (issue 7). Every op has its reference kernel (the spec, backend "ref"); conv2d,
+ * linear, matmul, requantize, add and maxpool2d also have fast variants proven to give the
+ * same integers (tests/test_backends.c): "simd" (AVX-512 VNNI / AVX-VNNI / AVX2 int8 kernels,
+ * picked by the CPU at run time) and "blas" (OpenBLAS float GEMM, exact by splitting K; ops
+ * that are not GEMMs take their simd kernel under "blas").
+ * An op whose variant cannot reproduce the recipe exactly (e.g. an accumulator policy that may
+ * act) runs the reference. "auto" takes the fastest supported variant per op. A full variant
+ * name ("conv2d.simd-avx2") selects that one variant. Outputs do not depend on backend or
+ * threads. */
+#define T2C_DEFAULT_BACKEND "auto"
+
+typedef struct t2c_session_options {
+    int batch;           /* 1..65536 */
+    int threads;         /* 1..64; kernels split their outputs across this many threads */
+    const char *backend; /* "ref" | "blas" | "simd" | "auto" | a variant name; NULL = T2C_DEFAULT_BACKEND */
+} t2c_session_options;
+
+/* t2c_session_create(model, batch, ...) is create_ex with {batch, threads, backend} taken from
+ * the environment variables T2C_THREADS (default 1) and T2C_BACKEND (default "auto"), so tools
+ * built on it can be switched without a rebuild. Weights are packed for the chosen kernels here,
+ * once per session. */
+t2c_status t2c_session_create_ex(const t2c_model *model, const t2c_session_options *opts,
+                                 t2c_session **out, t2c_error *err);
+int t2c_session_threads(const t2c_session *session);
+/* Name of the kernel op `index` runs: "ref" or a variant name such as "conv2d.simd-avx512vnni".
+ * NULL for a bad index. */
+const char *t2c_session_op_kernel(const t2c_session *session, int index);
+/* What this build can use on this CPU, e.g. "simd: avx512vnni avxvnni avx2; blas: OpenBLAS
+ * 0.3.21 (core Cooperlake)". Never NULL. */
+const char *t2c_backends_available(void);
 void t2c_session_free(t2c_session *session);
 
 int t2c_session_batch(const t2c_session *session);

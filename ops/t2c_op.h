@@ -29,6 +29,7 @@ typedef struct t2c_node {
     int n_attrs;
     const t2c_attr *attrs;
     void *params;              /* op_def->params_size bytes, zeroed before prepare */
+    struct t2c_exec *exec;     /* worker threads for fast kernels (ops/t2c_exec.h); NULL = 1 thread */
 } t2c_node;
 
 typedef struct t2c_op_def {
@@ -49,6 +50,31 @@ typedef struct t2c_op_def {
     /* Compute outputs from inputs with the reference kernel. */
     t2c_status (*run)(t2c_node *node, void *scratch, t2c_error *err);
 } t2c_op_def;
+
+/* A fast kernel for an op (issue 7), chosen by the session beside the reference run().
+ * It must give exactly the reference's outputs (and statuses) for every node it supports();
+ * tests/test_backends.c compares them. One variant per file (ops/<op>_<backend>.c); the
+ * list per op is in ops/kernel_registry.c (ops/t2c_kernels.h). */
+typedef struct t2c_kernel_variant {
+    const char *backend;   /* "blas" or "simd" */
+    const char *name;      /* unique, e.g. "conv2d.simd-avx512vnni"; shown by t2c-bench/t2c-info */
+    /* 1 when this CPU runs the variant and it reproduces the reference exactly for this
+     * prepared node (dtypes, attributes, constant weights, accumulator policy). */
+    int (*supports)(const t2c_node *node);
+    /* Once per session, after the op's prepare: pack weights etc. into *state (may stay NULL). */
+    t2c_status (*prepare)(t2c_node *node, void **state, t2c_error *err);
+    /* Scratch bytes for run() with node->exec's thread count. NULL = 0. */
+    size_t (*scratch_size)(const t2c_node *node, const void *state);
+    t2c_status (*run)(t2c_node *node, void *state, void *scratch, t2c_error *err);
+    void (*release)(void *state); /* NULL = free(state) */
+    /* Optional epilogue fusion with the requantize node that alone reads this node's int32
+     * output: fuse_prepare (once, after prepare) returns 1 if run_fused can compute the
+     * requantize's output exactly (its recipe applied to the exact accumulators) in place of
+     * both ops; the int32 tensor is then not written. The session uses it only while no hook
+     * watches either op, so observers always see every tensor. NULL = never fuses. */
+    int (*fuse_prepare)(t2c_node *node, void *state, t2c_node *requantize);
+    t2c_status (*run_fused)(t2c_node *node, void *state, void *scratch, t2c_error *err);
+} t2c_kernel_variant;
 
 /* Look an op up by type; NULL if unknown. */
 const t2c_op_def *t2c_op_find(const char *type);
@@ -87,5 +113,11 @@ const char *t2c_shape_str(const t2c_tensor *t, char *buf, size_t size);
 extern const t2c_op_def t2c_op_quantize, t2c_op_dequantize, t2c_op_conv2d, t2c_op_linear,
     t2c_op_matmul, t2c_op_requantize, t2c_op_add, t2c_op_relu, t2c_op_clamp, t2c_op_maxpool2d,
     t2c_op_avgpool2d, t2c_op_global_avgpool, t2c_op_flatten, t2c_op_reshape, t2c_op_concat;
+/* Torch2Chip compat ops (binary32 recipes, ops/README.md "Float32 compat ops"). */
+extern const t2c_op_def t2c_op_conv2d_f32, t2c_op_mulshift_f32, t2c_op_add_f32, t2c_op_maxpool2d_f32,
+    t2c_op_global_avgpool_f32;
+/* Transformer ops (ops/README.md "Transformer ops"). */
+extern const t2c_op_def t2c_op_transpose, t2c_op_slice, t2c_op_gather, t2c_op_expand, t2c_op_broadcast_add,
+    t2c_op_mul, t2c_op_softmax, t2c_op_layernorm, t2c_op_gelu;
 
 #endif /* T2C_OP_H */

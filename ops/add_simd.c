@@ -1,0 +1,80 @@
+/* add_simd.c — the residual add with AVX-512 (t2c_vscale.h), eight elements per step, same
+ * recipe as t2c_add_ref:
+ *   a1 = (a - a_zp) << left_shift; a2 = scale_round(a1, a_m, 0, a_s); likewise b2;
+ *   y = clamp(scale_round(a2 + b2, out_m, 0, out_s) + out_zp, lo, hi).
+ * add's prepare proves |a1|, |b1|, |a2 + b2| < 2^31, the range t2c_v_scale_round needs. */
+#include "add.h"
+#include "t2c_exec.h"
+#include "t2c_kernels.h"
+#include "t2c_vscale.h"
+
+typedef struct add_job {
+    const t2c_add_params *p;
+    const void *a, *b;
+    void *y;
+    int ka, kb, ey; /* input kinds: 0 int8, 1 uint8, 2 int16; output element bytes */
+    int64_t n;
+} add_job;
+
+#define ADD_CHUNK 4096
+
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i load8(const void *p, int64_t i, int kind,
+                                                                             __mmask8 k)
+{
+    if (kind == 0)
+        return _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(k, (const int8_t *)p + i));
+    if (kind == 1)
+        return _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(k, (const uint8_t *)p + i));
+    return _mm512_cvtepi16_epi64(_mm_maskz_loadu_epi16(k, (const int16_t *)p + i));
+}
+
+static T2C_TARGET_AVX512 void add_items(void *ctx, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const add_job *j = ctx;
+    const t2c_add_params *p = j->p;
+    const int64_t b0 = begin * ADD_CHUNK, e0 = end * ADD_CHUNK < j->n ? end * ADD_CHUNK : j->n;
+    t2c_vrow ra, rb, ro;
+    t2c_vrow_init(&ra, p->a_multiplier, p->a_shift, 0, p->rounding);
+    t2c_vrow_init(&rb, p->b_multiplier, p->b_shift, 0, p->rounding);
+    t2c_vrow_init(&ro, p->out_multiplier, p->out_shift, 0, p->rounding);
+    const __m512i azp = _mm512_set1_epi64(p->a_zero_point), bzp = _mm512_set1_epi64(p->b_zero_point);
+    /* clamp(s + ozp, lo, hi) = clamp(s, lo - ozp, hi - ozp) + ozp: |s| < 2^62, no overflow */
+    const __m512i ozp = _mm512_set1_epi64(p->out_zero_point), lo = _mm512_set1_epi64(p->lo - p->out_zero_point),
+                  hi = _mm512_set1_epi64(p->hi - p->out_zero_point);
+    const unsigned ls = (unsigned)p->left_shift;
+    for (int64_t i = b0; i < e0; i += 8) {
+        const int64_t left = e0 - i;
+        const __mmask8 k = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1);
+        const __m512i a1 = _mm512_slli_epi64(_mm512_sub_epi64(load8(j->a, i, j->ka, k), azp), ls);
+        const __m512i b1 = _mm512_slli_epi64(_mm512_sub_epi64(load8(j->b, i, j->kb, k), bzp), ls);
+        const __m512i sum = _mm512_add_epi64(t2c_vrow_round(&ra, a1), t2c_vrow_round(&rb, b1));
+        const __m512i y = _mm512_min_epi64(_mm512_max_epi64(t2c_vrow_round(&ro, sum), lo), hi);
+        t2c_v_store(j->y, i, _mm512_add_epi64(y, ozp), k, j->ey);
+    }
+}
+
+static int kind(t2c_dtype d) { return d == T2C_INT16 ? 2 : (d == T2C_UINT4 || d == T2C_UINT8) ? 1 : 0; }
+
+static int add_simd_supports(const t2c_node *node) { return t2c_avx512_supported(); }
+
+static t2c_status add_simd_run(t2c_node *node, void *state, void *scratch, t2c_error *err)
+{
+    (void)state, (void)scratch, (void)err;
+    const t2c_tensor *a = node->inputs[0], *b = node->inputs[1];
+    t2c_tensor *y = node->outputs[0];
+    add_job j = {node->params, a->data, b->data, y->data, kind(a->dtype), kind(b->dtype),
+                 (int)t2c_dtype_mem_size(y->dtype), t2c_tensor_numel(y)};
+    t2c_exec_for(node->exec, (j.n + ADD_CHUNK - 1) / ADD_CHUNK, add_items, &j);
+    return T2C_OK;
+}
+
+const t2c_kernel_variant t2c_add_simd_avx512 = {
+    .backend = "simd",
+    .name = "add.simd-avx512",
+    .supports = add_simd_supports,
+    .prepare = NULL,
+    .scratch_size = NULL,
+    .run = add_simd_run,
+    .release = NULL,
+};

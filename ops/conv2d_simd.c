@@ -1,0 +1,487 @@
+/* conv2d_simd.c — conv2d as an exact int8 GEMM per image and group (t2c_gemm.h core), for
+ * AVX-512 VNNI, AVX-VNNI and AVX2.
+ *
+ * C[co][p] = sum_k W[co][k] * X'[k][p] over k = (ci, kh, kw), p = (oh, ow), where X' is the
+ * im2col matrix of the input as uint8 (signed inputs shifted by +128, byte XOR 0x80) with
+ * padded positions holding the (shifted) zero point zb. With za = w_zero_point:
+ *   y = sum_k (W - za)(X' - zb) + bias = C + [bias - zb*sum_k W + K*za*zb] - za*sum_k X'
+ * which is the recipe's sum exactly: padded positions contribute (zb - zb)(W - za) = 0 as in
+ * the recipe, and the bracket (per output channel, from the constant weights) and the column
+ * term (per pixel, only when za != 0) are added modulo 2^32 in the GEMM epilogue. Exactness of
+ * the modulo-2^32 sum: see t2c_gemm.h and t2c_acc_fast_ok (t2c_kernels.h).
+ *
+ * Work items (image, group, pixel chunk, row chunk) go to threads in contiguous runs; each item
+ * packs its own pixel chunk (reused while the next item on the thread has the same chunk), so
+ * no item depends on another and each output is written by exactly one thread.
+ *
+ * Packing the pixel chunk (the im2col matrix in the GEMM's B layout) is one of three paths:
+ *   direct  — 1x1, stride 1, no padding: the rows are the input planes (interleaved by SSE2);
+ *   padded  — AVX-512 with stride 1 or 2: the input is first copied once into planes bordered
+ *             by the zero point (a parallel pass), then each 16-pixel block of each row is one
+ *             or a few masked loads (one per output row the block spans) — no bounds checks;
+ *   generic — any geometry: t2c_im2col_row into a temporary row, then interleaved.
+ */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv2d.h"
+#include "requantize.h"
+#include "t2c_exec.h"
+#include "t2c_gemm.h"
+#include "t2c_im2col.h"
+#include "t2c_kernels.h"
+#include "t2c_vscale.h"
+
+#define PANEL_BYTES (512 * 1024) /* packed pixel chunk kept in L2 */
+
+typedef struct conv_simd {
+    t2c_simd_isa isa;
+    t2c_im2col geo;
+    int64_t N, Cout, G, cout_g, K, P;
+    int xor_80;        /* signed input */
+    int32_t za;        /* w_zero_point: 0 = no column term */
+    int wrap_bits;
+    uint8_t *a;        /* packed weights, one group after another */
+    size_t a_group, a_block, b_block;
+    int32_t *row_add;  /* Cout */
+    int64_t pblk, np;  /* pixel chunk in 16-column blocks; number of chunks */
+    int64_t mrows, nm; /* rows per row chunk (a multiple of T2C_GEMM_MR); number of row chunks */
+    size_t per_thread; /* scratch bytes per thread */
+    /* padded path */
+    int padded;
+    int64_t Hp, Wp, bottom, right;
+    int64_t *koff;     /* per k: offset of (ci, kh, kw) in a group's padded planes */
+    int virt;          /* stride 1: columns are the virtual grid q = oh * Wp + ow */
+    int64_t ncols;     /* GEMM columns per image and group: P, or (Ho - 1) * Wp + Wo */
+    size_t pad_bytes;  /* shared padded input, at the start of the scratch */
+    /* requantize fused into the epilogue (fuse_prepare) */
+    t2c_node *rq_node;
+    int64_t *rq_params; /* 3 x Cout: multiplier, shift, offset per output channel */
+    t2c_gemm_requant rq;
+} conv_simd;
+
+#define T512BW __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+static int conv_simd_ok(const t2c_node *node, t2c_simd_isa isa, int *wrap_bits)
+{
+    if (!t2c_simd_supported(isa))
+        return 0;
+    const t2c_conv2d_params *p = node->params;
+    const t2c_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const t2c_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
+    if (!w->is_const || !w->data || (b && (!b->is_const || !b->data)))
+        return 0; /* weights are packed once, at session creation */
+    const int64_t K = w->dims[1] * w->dims[2] * w->dims[3];
+    const int64_t max_prod = t2c_max_abs_diff(x->dtype, p->x_zero_point) * t2c_max_abs_diff(w->dtype, p->w_zero_point);
+    return t2c_acc_fast_ok(t2c_max_abs_i32(b), K, max_prod, p->acc_bits, p->overflow, wrap_bits);
+}
+
+static void conv_simd_release(void *state)
+{
+    conv_simd *s = state;
+    if (!s)
+        return;
+    free(s->a);
+    free(s->row_add);
+    free(s->koff);
+    free(s->rq_params);
+    free(s);
+}
+
+static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err, t2c_simd_isa isa)
+{
+    const t2c_conv2d_params *p = node->params;
+    const t2c_tensor *x = node->inputs[0], *w = node->inputs[1], *y = node->outputs[0];
+    const t2c_tensor *bias = node->n_inputs > 2 ? node->inputs[2] : NULL;
+    conv_simd *s = calloc(1, sizeof *s);
+    if (!s)
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+    s->isa = isa;
+    conv_simd_ok(node, isa, &s->wrap_bits);
+    t2c_im2col_init(&s->geo, p, x, w, y);
+    s->N = x->dims[0], s->Cout = w->dims[0], s->G = p->group, s->cout_g = s->Cout / s->G;
+    s->K = w->dims[1] * w->dims[2] * w->dims[3], s->P = y->dims[2] * y->dims[3];
+    s->xor_80 = x->dtype == T2C_INT8 || x->dtype == T2C_INT4;
+    s->za = (int32_t)p->w_zero_point;
+    const int64_t zb = p->x_zero_point + (s->xor_80 ? 128 : 0);
+
+    /* weights: A = W per group, signed; row_add = bias - zb*sum_k W + K*za*zb (mod 2^32) */
+    s->a_block = t2c_gemm_a_block_bytes(isa, s->K);
+    s->a_group = s->a_block * (size_t)t2c_gemm_mblocks(s->cout_g);
+    s->b_block = t2c_gemm_b_block_bytes(s->K);
+    s->a = aligned_alloc(64, t2c_align64(s->a_group * (size_t)s->G));
+    s->row_add = malloc(sizeof(int32_t) * (size_t)s->Cout);
+    if (!s->a || !s->row_add) {
+        conv_simd_release(s);
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory packing weights");
+    }
+    const int8_t *wd = w->data;
+    const int32_t *bd = bias ? bias->data : NULL;
+    for (int64_t g = 0; g < s->G; g++) {
+        int32_t *sums = s->row_add + g * s->cout_g;
+        t2c_gemm_pack_a(isa, wd + g * s->cout_g * s->K, s->K, 0, s->cout_g, s->K, s->a + (size_t)g * s->a_group, sums);
+        for (int64_t m = 0; m < s->cout_g; m++) {
+            const int64_t co = g * s->cout_g + m;
+            const int64_t v = (bd ? bd[co] : 0) - zb * sums[m] + s->K * (int64_t)s->za * zb;
+            sums[m] = (int32_t)(uint32_t)(uint64_t)v;
+        }
+    }
+
+    s->ncols = s->P;
+    const t2c_im2col *geo = &s->geo;
+    s->padded = isa == T2C_SIMD_AVX512VNNI && !geo->direct && (geo->sw == 1 || geo->sw == 2);
+    if (s->padded) {
+        s->bottom = p->pad_bottom, s->right = p->pad_right;
+        s->Hp = geo->H + geo->top + s->bottom, s->Wp = geo->W + geo->left + s->right;
+        /* + one plane of slack: the virtual grid reads up to a row past the last plane */
+        s->pad_bytes = t2c_align64((size_t)((s->N * geo->Cin + 1) * s->Hp * s->Wp) + 128);
+        s->koff = malloc(sizeof(int64_t) * (size_t)s->K);
+        if (!s->koff) {
+            conv_simd_release(s);
+            return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+        }
+        for (int64_t k = 0; k < s->K; k++) {
+            const int64_t kw = k % geo->KW, kh = (k / geo->KW) % geo->KH, ci = k / (geo->KW * geo->KH);
+            s->koff[k] = (ci * s->Hp + kh * geo->dh) * s->Wp + kw * geo->dw;
+        }
+        /* stride 1: GEMM columns on the grid of pitch Wp (t2c_gemm_vmap) */
+        s->virt = geo->sw == 1 && geo->sh == 1;
+        if (s->virt)
+            s->ncols = (geo->Ho - 1) * s->Wp + geo->Wo;
+    }
+
+    /* work plan */
+    const int T = t2c_exec_threads(node->exec);
+    const int64_t nblocks = t2c_gemm_nblocks(s->ncols), mblocks = t2c_gemm_mblocks(s->cout_g), NG = s->N * s->G;
+    int64_t maxblk = (int64_t)(PANEL_BYTES / s->b_block);
+    maxblk = maxblk < 2 ? 2 : maxblk;
+    int64_t np = (nblocks + maxblk - 1) / maxblk, nm = 1;
+    if (T > 1) {
+        /* enough items that a contiguous split is balanced within ~1/8 */
+        const int64_t want = 8 * (int64_t)T;
+        if (NG * np < want) {
+            int64_t need = (want + NG - 1) / NG;
+            np = need > np ? (need < nblocks ? need : nblocks) : np;
+        }
+        if (NG * np < want) {
+            int64_t need = (want + NG * np - 1) / (NG * np);
+            nm = need < mblocks ? need : mblocks;
+        }
+    }
+    s->pblk = (nblocks + np - 1) / np;
+    s->np = (nblocks + s->pblk - 1) / s->pblk;
+    s->mrows = (mblocks + nm - 1) / nm * T2C_GEMM_MR;
+    s->nm = (s->cout_g + s->mrows - 1) / s->mrows;
+    const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
+    s->per_thread = t2c_align64((size_t)s->pblk * s->b_block) + t2c_align64(4 * cols) +
+                    (s->za ? 2 * t2c_align64(4 * cols) : 0);
+
+    *state = s;
+    return T2C_OK;
+}
+
+static size_t conv_simd_scratch(const t2c_node *node, const void *state)
+{
+    const conv_simd *s = state;
+    return s->pad_bytes + s->per_thread * (size_t)t2c_exec_threads(node->exec);
+}
+
+typedef struct pad_job {
+    const conv_simd *s;
+    const uint8_t *x;
+    uint8_t *xp;
+} pad_job;
+
+/* Planes [begin, end) of the input into the padded buffer, borders = the zero point byte. */
+static void pad_items(void *ctx, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const pad_job *j = ctx;
+    const conv_simd *s = j->s;
+    const t2c_im2col *g = &s->geo;
+    const size_t Wp = (size_t)s->Wp;
+    for (int64_t pl = begin; pl < end; pl++) {
+        const uint8_t *src = j->x + pl * g->H * g->W;
+        uint8_t *dst = j->xp + pl * s->Hp * s->Wp;
+        memset(dst, g->pad_byte, Wp * (size_t)g->top);
+        for (int64_t h = 0; h < g->H; h++) {
+            uint8_t *row = dst + (size_t)(g->top + h) * Wp;
+            memset(row, g->pad_byte, (size_t)g->left);
+            memcpy(row + g->left, src + h * g->W, (size_t)g->W);
+            memset(row + g->left + g->W, g->pad_byte, (size_t)s->right);
+        }
+        memset(dst + (size_t)(g->top + g->H) * Wp, g->pad_byte, Wp * (size_t)s->bottom);
+    }
+}
+
+/* Pixels [p0, p0 + L) of the im2col matrix of one (image, group), whose padded planes start at
+ * xp, into the B panel. A 16-pixel block spans up to 16 output rows; per row (segment) the
+ * pixels are consecutive in the padded plane (stride 1) or every other byte (stride 2). */
+static T512BW void pack_padded(const conv_simd *s, const uint8_t *xp, int64_t p0, int64_t L, uint8_t *panel)
+{
+    const __m128i flip = _mm_set1_epi8(s->xor_80 ? (char)0x80 : 0);
+    const int64_t k4n = t2c_gemm_k4(s->K), Wo = s->geo.Wo, sh = s->geo.sh;
+    const int stride2 = s->geo.sw == 2;
+    for (int64_t bp = 0; bp < L; bp += 16) {
+        int nseg = 0;
+        int64_t soff[16];
+        __mmask16 smask[16];
+        __mmask32 smask2[16];
+        int sj0[16];
+        for (int64_t j = 0, p = p0 + bp; j < 16 && p < p0 + L; nseg++) {
+            const int64_t oh = p / Wo, ow = p % Wo;
+            int64_t cnt = Wo - ow;
+            cnt = cnt < 16 - j ? cnt : 16 - j;
+            cnt = cnt < p0 + L - p ? cnt : p0 + L - p;
+            soff[nseg] = oh * sh * s->Wp + ow * s->geo.sw;
+            sj0[nseg] = (int)j;
+            smask[nseg] = (__mmask16)((((uint32_t)1 << cnt) - 1) << j);
+            smask2[nseg] = (__mmask32)(0x55555555u & (uint32_t)((((uint64_t)1 << (2 * cnt)) - 1) << (2 * j)));
+            j += cnt, p += cnt;
+        }
+        uint8_t *dst = panel + (size_t)(bp / 16) * s->b_block;
+        for (int64_t k4 = 0; k4 < k4n; k4++) {
+            __m128i r[4];
+            for (int q = 0; q < 4; q++) {
+                const int64_t k = 4 * k4 + q;
+                __m128i v = _mm_setzero_si128();
+                if (k < s->K) {
+                    const uintptr_t base = (uintptr_t)(xp + s->koff[k]);
+                    for (int g = 0; g < nseg; g++) {
+                        if (!stride2) {
+                            /* lane j reads base + soff + (j - j0); masked-off lanes never fault */
+                            v = _mm_mask_loadu_epi8(v, smask[g], (const void *)(base + (uintptr_t)soff[g] - (uintptr_t)sj0[g]));
+                        } else {
+                            const __m256i w = _mm256_maskz_loadu_epi8(
+                                smask2[g], (const void *)(base + (uintptr_t)soff[g] - 2 * (uintptr_t)sj0[g]));
+                            v = _mm_mask_mov_epi8(v, smask[g], _mm256_cvtepi16_epi8(w));
+                        }
+                    }
+                }
+                r[q] = v;
+            }
+            const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
+            const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
+            uint8_t *d = dst + (size_t)k4 * 64;
+            _mm_storeu_si128((__m128i *)d, _mm_xor_si128(_mm_unpacklo_epi16(t0, t2), flip));
+            _mm_storeu_si128((__m128i *)(d + 16), _mm_xor_si128(_mm_unpackhi_epi16(t0, t2), flip));
+            _mm_storeu_si128((__m128i *)(d + 32), _mm_xor_si128(_mm_unpacklo_epi16(t1, t3), flip));
+            _mm_storeu_si128((__m128i *)(d + 48), _mm_xor_si128(_mm_unpackhi_epi16(t1, t3), flip));
+        }
+    }
+}
+
+/* Virtual-grid columns [q0, q0 + L) (stride 1): column q of row k is the byte at xp + koff[k] + q,
+ * so 64 columns of 4 rows are four 64-byte loads; in-lane unpacks interleave them into 4-byte
+ * groups (lane L of u_k = columns 16L + 4k .. + 3), and a 4x4 transpose of 128-bit blocks gives
+ * the 64-byte B blocks. Reads past the plane (grid columns >= Wo, the last block) stay in the
+ * padded buffer's slack and only feed dropped columns. */
+static T512BW void pack_virtual(const conv_simd *s, const uint8_t *xp, int64_t q0, int64_t L, uint8_t *panel)
+{
+    const __m512i flip = _mm512_set1_epi8(s->xor_80 ? (char)0x80 : 0), zero = _mm512_setzero_si512();
+    const int64_t k4n = t2c_gemm_k4(s->K), nblk = (L + 15) / 16;
+    for (int64_t b = 0; b < nblk; b += 4) {
+        const uint8_t *src = xp + q0 + 16 * b;
+        uint8_t *dst = panel + (size_t)b * s->b_block;
+        const int nb = nblk - b < 4 ? (int)(nblk - b) : 4;
+        for (int64_t k4 = 0; k4 < k4n; k4++) {
+            __m512i r[4];
+            for (int k = 0; k < 4; k++) {
+                const int64_t kk = 4 * k4 + k;
+                r[k] = kk < s->K ? _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + s->koff[kk])), flip) : zero;
+            }
+            const __m512i t0 = _mm512_unpacklo_epi8(r[0], r[1]), t1 = _mm512_unpackhi_epi8(r[0], r[1]);
+            const __m512i t2 = _mm512_unpacklo_epi8(r[2], r[3]), t3 = _mm512_unpackhi_epi8(r[2], r[3]);
+            const __m512i u0 = _mm512_unpacklo_epi16(t0, t2), u1 = _mm512_unpackhi_epi16(t0, t2);
+            const __m512i u2 = _mm512_unpacklo_epi16(t1, t3), u3 = _mm512_unpackhi_epi16(t1, t3);
+            const __m512i e0 = _mm512_shuffle_i32x4(u0, u1, 0x44), e1 = _mm512_shuffle_i32x4(u0, u1, 0xEE);
+            const __m512i e2 = _mm512_shuffle_i32x4(u2, u3, 0x44), e3 = _mm512_shuffle_i32x4(u2, u3, 0xEE);
+            const __m512i v[4] = {_mm512_shuffle_i32x4(e0, e2, 0x88), _mm512_shuffle_i32x4(e0, e2, 0xDD),
+                                  _mm512_shuffle_i32x4(e1, e3, 0x88), _mm512_shuffle_i32x4(e1, e3, 0xDD)};
+            for (int l = 0; l < nb; l++)
+                _mm512_storeu_si512((void *)(dst + (size_t)l * s->b_block + (size_t)k4 * 64), v[l]);
+        }
+    }
+}
+
+/* Column sums of the packed (shifted) values of pixels [0, L) of a panel, k < K. */
+static void panel_col_sums(const conv_simd *s, const uint8_t *panel, int64_t L, int32_t *csum)
+{
+    for (int64_t c = 0; c < L; c++) {
+        const uint8_t *blk = panel + (size_t)(c / 16) * s->b_block + (size_t)(c % 16) * 4;
+        int32_t sum = 0;
+        for (int64_t k = 0; k < s->K; k++)
+            sum += blk[(size_t)(k / 4) * 64 + (size_t)(k % 4)];
+        csum[c] = sum;
+    }
+}
+
+typedef struct conv_job {
+    const conv_simd *s;
+    const uint8_t *x;
+    int32_t *y;
+    uint8_t *scratch;
+    uint8_t *rq_out; /* fused: the requantize's output, else NULL */
+} conv_job;
+
+static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
+{
+    const conv_job *j = ctx;
+    const conv_simd *s = j->s;
+    const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
+    uint8_t *panel = j->scratch + s->pad_bytes + (size_t)thread * s->per_thread;
+    uint8_t *rows = panel + t2c_align64((size_t)s->pblk * s->b_block);
+    int32_t *csum = (int32_t *)(rows + t2c_align64(4 * cols));
+    int32_t *cadd = (int32_t *)((uint8_t *)csum + t2c_align64(4 * cols));
+    const int64_t k4n = t2c_gemm_k4(s->K);
+    int64_t packed = -1;
+    for (int64_t it = begin; it < end; it++) {
+        const int64_t mi = it % s->nm, chunk = it / s->nm;
+        const int64_t pi = chunk % s->np, g = (chunk / s->np) % s->G, n = chunk / s->np / s->G;
+        const int64_t p0 = pi * s->pblk * T2C_GEMM_NB;
+        const int64_t L = s->ncols - p0 < s->pblk * T2C_GEMM_NB ? s->ncols - p0 : s->pblk * T2C_GEMM_NB;
+        if (chunk != packed && s->padded) {
+            const uint8_t *xp = j->scratch + (size_t)((n * s->geo.Cin + g * s->geo.cin_g) * s->Hp * s->Wp);
+            if (s->virt)
+                pack_virtual(s, xp, p0, L, panel);
+            else
+                pack_padded(s, xp, p0, L, panel);
+            if (s->za) {
+                panel_col_sums(s, panel, L, csum);
+                for (int64_t i = 0; i < L; i++)
+                    cadd[i] = (int32_t)(uint32_t)(uint64_t)(-(int64_t)s->za * csum[i]);
+            }
+            packed = chunk;
+        }
+        if (chunk != packed) {
+            if (s->za)
+                memset(csum, 0, sizeof(int32_t) * (size_t)L);
+            for (int64_t k4 = 0; k4 < k4n; k4++) {
+                const uint8_t *rp[4];
+                for (int q = 0; q < 4; q++) {
+                    const int64_t k = 4 * k4 + q;
+                    rp[q] = k < s->K ? t2c_im2col_row(&s->geo, j->x, n, g, k, p0, L, rows + (size_t)q * cols) : NULL;
+                }
+                t2c_gemm_pack_b4(rp, L, s->xor_80, panel, k4, s->b_block);
+                if (s->za)
+                    t2c_gemm_col_sums4(rp, L, s->xor_80, csum);
+            }
+            if (s->za)
+                for (int64_t i = 0; i < L; i++)
+                    cadd[i] = (int32_t)(uint32_t)(uint64_t)(-(int64_t)s->za * csum[i]);
+            packed = chunk;
+        }
+        const int64_t m0 = mi * s->mrows;
+        const int64_t m1 = m0 + s->mrows < s->cout_g ? m0 + s->mrows : s->cout_g;
+        const int64_t co0 = g * s->cout_g + m0;
+        t2c_gemm_tile t = {
+            .a = s->a + (size_t)g * s->a_group + (size_t)(m0 / T2C_GEMM_MR) * s->a_block,
+            .b = panel,
+            .K = s->K,
+            .m = m1 - m0,
+            .n = L,
+            .c = j->y + (n * s->Cout + co0) * s->P + (s->virt ? 0 : p0),
+            .ldc = s->P,
+            .row_add = s->row_add + co0,
+            .col_add = s->za ? cadd : NULL,
+            .wrap_bits = s->wrap_bits,
+        };
+        t2c_gemm_requant rq;
+        if (j->rq_out) {
+            rq = s->rq;
+            rq.mult += co0, rq.shift += co0, rq.offset += co0;
+            rq.out = j->rq_out + (size_t)((n * s->Cout + co0) * s->P + (s->virt ? 0 : p0)) * (size_t)rq.esize;
+            t.rq = &rq;
+        }
+        const t2c_gemm_vmap vm = {p0, s->Wp, s->geo.Wo};
+        if (s->virt)
+            t.vmap = &vm;
+        t2c_gemm_tile_run(s->isa, &t);
+    }
+}
+
+static t2c_status conv_simd_go(t2c_node *node, const conv_simd *s, void *scratch, uint8_t *rq_out)
+{
+    conv_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch, rq_out};
+    if (s->padded) {
+        pad_job pj = {s, node->inputs[0]->data, scratch};
+        t2c_exec_for(node->exec, s->N * s->geo.Cin, pad_items, &pj);
+    }
+    t2c_exec_for(node->exec, s->N * s->G * s->np * s->nm, conv_simd_items, &j);
+    return T2C_OK;
+}
+
+static t2c_status conv_simd_run(t2c_node *node, void *state, void *scratch, t2c_error *err)
+{
+    (void)err;
+    return conv_simd_go(node, state, scratch, NULL);
+}
+
+static t2c_status conv_simd_run_fused(t2c_node *node, void *state, void *scratch, t2c_error *err)
+{
+    (void)err;
+    const conv_simd *s = state;
+    return conv_simd_go(node, s, scratch, s->rq_node->outputs[0]->data);
+}
+
+/* The requantize epilogue (AVX-512 only) with per-output-channel parameters: single values,
+ * or one per channel along axis 1 (NCHW). */
+static int conv_simd_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
+{
+    conv_simd *s = state;
+    const t2c_requantize_params *p = rnode->params;
+    if (s->isa != T2C_SIMD_AVX512VNNI || !t2c_avx512_supported() || rnode->inputs[0]->dtype != T2C_INT32)
+        return 0;
+    const int per_channel = p->n_multiplier > 1 || p->n_shift > 1 || p->n_offset > 1;
+    if (per_channel && p->axis != 1)
+        return 0;
+    s->rq_params = malloc(3 * sizeof(int64_t) * (size_t)s->Cout);
+    if (!s->rq_params)
+        return 0;
+    for (int64_t c = 0; c < s->Cout; c++) {
+        s->rq_params[c] = p->multiplier[p->n_multiplier > 1 ? c : 0];
+        s->rq_params[s->Cout + c] = p->shift[p->n_shift > 1 ? c : 0];
+        s->rq_params[2 * s->Cout + c] = p->offset[p->n_offset > 1 ? c : 0];
+    }
+    s->rq_node = rnode;
+    s->rq = (t2c_gemm_requant){
+        .mult = s->rq_params,
+        .shift = s->rq_params + s->Cout,
+        .offset = s->rq_params + 2 * s->Cout,
+        .rounding = (int)p->rounding,
+        .zero_point = p->zero_point,
+        .lo = p->lo,
+        .hi = p->hi,
+        .out = NULL,
+        .ldo = s->P,
+        .esize = (int)t2c_dtype_mem_size(rnode->outputs[0]->dtype),
+    };
+    (void)node;
+    return 1;
+}
+
+#define CONV_SIMD_VARIANT(ISA, SUFFIX)                                                                  \
+    static int conv_simd_supports_##SUFFIX(const t2c_node *node)                                        \
+    {                                                                                                   \
+        int wrap;                                                                                       \
+        return conv_simd_ok(node, ISA, &wrap);                                                          \
+    }                                                                                                   \
+    static t2c_status conv_simd_prepare_##SUFFIX(t2c_node *node, void **state, t2c_error *err)          \
+    {                                                                                                   \
+        return conv_simd_prepare(node, state, err, ISA);                                                \
+    }                                                                                                   \
+    const t2c_kernel_variant t2c_conv2d_simd_##SUFFIX = {                                               \
+        .backend = "simd",                                                                              \
+        .name = "conv2d.simd-" #SUFFIX,                                                                 \
+        .supports = conv_simd_supports_##SUFFIX,                                                        \
+        .prepare = conv_simd_prepare_##SUFFIX,                                                          \
+        .scratch_size = conv_simd_scratch,                                                              \
+        .run = conv_simd_run,                                                                           \
+        .release = conv_simd_release,                                                                   \
+        .fuse_prepare = conv_simd_fuse_prepare,                                                         \
+        .run_fused = conv_simd_run_fused,                                                               \
+    };
+CONV_SIMD_VARIANT(T2C_SIMD_AVX512VNNI, avx512vnni)
+CONV_SIMD_VARIANT(T2C_SIMD_AVXVNNI, avxvnni)
+CONV_SIMD_VARIANT(T2C_SIMD_AVX2, avx2)

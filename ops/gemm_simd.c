@@ -1,0 +1,484 @@
+/* gemm_simd.c — packing and micro-kernels of the exact int8 GEMM core (t2c_gemm.h).
+ *
+ * One body per ISA, each compiled with __attribute__((target)) and chosen at run time
+ * (t2c_simd_supported), so one binary carries all of them. Kernels keep at most 12 accumulators:
+ * GCC 12 spills larger vpdpbusd tiles (half speed, see /work/shared/design/perf-notes.md).
+ * Exactness is argued in t2c_gemm.h; here every instruction is exact by construction:
+ *   vpdpbusd  acc += a0*b0 + a1*b1 + a2*b2 + a3*b3 (u8 x s8, int32 wrap-around add, no saturation)
+ *   vpmaddwd  (b0, b2) . (a0, a2) on int16 lanes: |product| <= 255*128, pair sums fit int32
+ * (vpmaddubsw is not used: it saturates its int16 pair sums.)
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "t2c_gemm.h"
+#include "t2c_vscale.h"
+
+#define MR T2C_GEMM_MR
+
+/* ---------------------------------------------------------------- CPU dispatch */
+
+int t2c_simd_supported(t2c_simd_isa isa)
+{
+    static int cached = -1; /* bit i: ISA i supported; benign race (same value from every thread) */
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c < 0) {
+        __builtin_cpu_init();
+        c = 0;
+        /* __builtin_cpu_supports checks the OS enables the register state (XGETBV) as well */
+        if (__builtin_cpu_supports("avx2"))
+            c |= 1 << T2C_SIMD_AVX2;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni"))
+            c |= 1 << T2C_SIMD_AVXVNNI;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+            c |= 1 << T2C_SIMD_AVX512VNNI;
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    }
+    return isa >= 0 && isa < T2C_SIMD_ISA_COUNT && (c >> isa) & 1;
+}
+
+const char *t2c_simd_isa_name(t2c_simd_isa isa)
+{
+    static const char *const names[T2C_SIMD_ISA_COUNT] = {"avx2", "avxvnni", "avx512vnni"};
+    return isa >= 0 && isa < T2C_SIMD_ISA_COUNT ? names[isa] : "none";
+}
+
+/* ---------------------------------------------------------------- packing (plain C / SSE2) */
+
+void t2c_gemm_pack_a(t2c_simd_isa isa, const void *src, int64_t lda, int src_unsigned, int64_t M,
+                     int64_t K, void *dst, int32_t *row_sums)
+{
+    const size_t ablock = t2c_gemm_a_block_bytes(isa, K);
+    memset(dst, 0, ablock * (size_t)t2c_gemm_mblocks(M));
+    const uint8_t *su = src;
+    const int8_t *ss = src;
+    /* AVX2 pairs: int16 slots [a0, a2, a1, a3] per row and k4 */
+    static const int avx2_slot[4] = {0, 2, 1, 3};
+    for (int64_t m = 0; m < M; m++) {
+        int32_t sum = 0;
+        uint8_t *blk = (uint8_t *)dst + (size_t)(m / MR) * ablock;
+        const int64_t r = m % MR;
+        for (int64_t k = 0; k < K; k++) {
+            const int v = src_unsigned ? (int)su[m * lda + k] - 128 : (int)ss[m * lda + k];
+            sum += v;
+            if (isa == T2C_SIMD_AVX2) {
+                int16_t *d = (int16_t *)(blk + (size_t)(k / 4) * MR * 8 + (size_t)r * 8);
+                d[avx2_slot[k % 4]] = (int16_t)v;
+            } else {
+                ((int8_t *)blk)[(k / 4) * MR * 4 + r * 4 + k % 4] = (int8_t)v;
+            }
+        }
+        if (row_sums)
+            row_sums[m] = sum;
+    }
+}
+
+void t2c_gemm_pack_b4(const uint8_t *const rows[4], int64_t ncols, int xor_80, uint8_t *dst,
+                      int64_t k4, size_t bblock)
+{
+    const __m128i flip = _mm_set1_epi8(xor_80 ? (char)0x80 : 0);
+    for (int64_t c = 0; c < ncols; c += 16) {
+        __m128i r[4];
+        for (int q = 0; q < 4; q++) {
+            if (!rows[q]) {
+                r[q] = _mm_setzero_si128();
+            } else if (c + 16 <= ncols) {
+                r[q] = _mm_loadu_si128((const __m128i *)(rows[q] + c));
+            } else {
+                uint8_t tmp[16] = {0};
+                memcpy(tmp, rows[q] + c, (size_t)(ncols - c));
+                r[q] = _mm_loadu_si128((const __m128i *)tmp);
+            }
+        }
+        const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
+        const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
+        uint8_t *d = dst + (size_t)(c / 16) * bblock + (size_t)k4 * 64;
+        _mm_storeu_si128((__m128i *)d, _mm_xor_si128(_mm_unpacklo_epi16(t0, t2), flip));
+        _mm_storeu_si128((__m128i *)(d + 16), _mm_xor_si128(_mm_unpackhi_epi16(t0, t2), flip));
+        _mm_storeu_si128((__m128i *)(d + 32), _mm_xor_si128(_mm_unpacklo_epi16(t1, t3), flip));
+        _mm_storeu_si128((__m128i *)(d + 48), _mm_xor_si128(_mm_unpackhi_epi16(t1, t3), flip));
+    }
+}
+
+void t2c_gemm_col_sums4(const uint8_t *const rows[4], int64_t ncols, int xor_80, int32_t *sums)
+{
+    const int f = xor_80 ? 0x80 : 0;
+    for (int q = 0; q < 4; q++)
+        if (rows[q])
+            for (int64_t c = 0; c < ncols; c++)
+                sums[c] += rows[q][c] ^ f;
+}
+
+/* ---------------------------------------------------------------- kernels
+ * Every kernel computes rows [0, MR_) (a points at the first row's 4 bytes at k4 = 0; the next
+ * k4 group is `astride` bytes on) and NV vectors of columns (vector j at B block address
+ * given by the ISA), then adds row_add/col_add, wraps and stores the first `nvalid` columns. */
+
+typedef void (*kern_fn)(int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b, size_t bblock,
+                        int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap,
+                        const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm);
+
+static inline int32_t load_i32(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* ---- AVX-512 VNNI: vector j = 16 columns = one B block ---- */
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+/* acc += dot4(x u8, w s8) in place. The intrinsic lets GCC 12 compute into a fresh register and
+ * copy it back every iteration (24 extra moves per 12 vpdpbusd); the "+v" constraint keeps
+ * each accumulator in one register. The VEX form is spelled {vex} for AVX-VNNI. */
+#define DPBUSD512(acc, x, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w))
+#define DPBUSD256(acc, x, w) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w))
+#define ACC_NAMES(z)                                                                                   \
+    c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, \
+    c23 = z, c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, \
+    c52 = z, c53 = z
+#define ACC_ARRAY                                                                                      \
+    {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23},                                 \
+     {c30, c31, c32, c33}, {c40, c41, c42, c43}, {c50, c51, c52, c53}}
+
+static inline __attribute__((always_inline)) T512 void
+kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
+        size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap,
+        const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)
+{
+    /* named accumulators (an array is kept in memory once asm takes its elements) */
+    __m512i ACC_NAMES(_mm512_setzero_si512());
+    for (int64_t k = 0; k < k4n; k++) {
+        const uint8_t *bk = b + (size_t)k * 64;
+        const __m512i b0 = _mm512_loadu_si512((const void *)bk);
+        const __m512i b1 = NV > 1 ? _mm512_loadu_si512((const void *)(bk + bblock)) : b0;
+        const __m512i b2 = NV > 2 ? _mm512_loadu_si512((const void *)(bk + 2 * bblock)) : b0;
+        const __m512i b3 = NV > 3 ? _mm512_loadu_si512((const void *)(bk + 3 * bblock)) : b0;
+        const uint8_t *ak = a + (size_t)k * astride;
+#define ROW512(i)                                                                                       \
+    if (MR_ > i) {                                                                                      \
+        const __m512i av = _mm512_set1_epi32(load_i32(ak + 4 * i));                                     \
+        DPBUSD512(c##i##0, b0, av);                                                                     \
+        if (NV > 1)                                                                                     \
+            DPBUSD512(c##i##1, b1, av);                                                                 \
+        if (NV > 2)                                                                                     \
+            DPBUSD512(c##i##2, b2, av);                                                                 \
+        if (NV > 3)                                                                                     \
+            DPBUSD512(c##i##3, b3, av);                                                                 \
+    }
+        ROW512(0) ROW512(1) ROW512(2) ROW512(3) ROW512(4) ROW512(5)
+#undef ROW512
+    }
+    const __m512i acc[6][4] = ACC_ARRAY;
+    __mmask16 masks[4];
+    __m512i cadd[4];
+    for (int j = 0; j < NV; j++) {
+        const int cols = nvalid - 16 * j;
+        masks[j] = cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1);
+        cadd[j] = ca ? _mm512_maskz_loadu_epi32(masks[j], ca + 16 * j) : _mm512_setzero_si512();
+    }
+    /* column map: each vector's lanes split into row segments (mask, dense index of lane 0) */
+    __mmask16 smask[4][16];
+    int64_t soff[4][16];
+    int nseg[4] = {0, 0, 0, 0};
+    if (vm)
+        for (int j = 0; j < NV && masks[j]; j++) {
+            const int64_t q = vm->q0 + 16 * j;
+            int64_t oh = q / vm->pitch, ow = q % vm->pitch;
+            for (int lane = 0; lane < 16;) {
+                const int run = (int)(vm->pitch - ow < 16 - lane ? vm->pitch - ow : 16 - lane);
+                if (ow < vm->width) {
+                    const int valid = (int)(vm->width - ow < run ? vm->width - ow : run);
+                    const __mmask16 m = (__mmask16)((((1u << valid) - 1) << lane) & masks[j]);
+                    if (m) {
+                        smask[j][nseg[j]] = m;
+                        soff[j][nseg[j]++] = oh * vm->width + ow - lane;
+                    }
+                }
+                lane += run, oh++, ow = 0;
+            }
+        }
+    for (int i = 0; i < MR_; i++) {
+        t2c_vreq q;
+        memset(&q, 0, sizeof q); /* set only when rq is used (the compiler cannot see it) */
+        if (rq)
+            t2c_vreq_init_row(&q, rq, i);
+        const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
+        for (int j = 0; j < NV; j++) {
+            if (!masks[j])
+                break;
+            __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
+            if (wrap < 32)
+                v = _mm512_srai_epi32(_mm512_slli_epi32(v, (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
+            if (!vm) {
+                if (rq)
+                    t2c_vreq_store16(&q, v, rq->out, i * rq->ldo + 16 * j, masks[j], rq->esize);
+                else
+                    _mm512_mask_storeu_epi32(c + i * ldc + 16 * j, masks[j], v);
+            } else if (rq) {
+                __m512i y[2];
+                t2c_vreq_apply16(&q, v, y);
+                for (int g = 0; g < nseg[j]; g++) {
+                    t2c_v_store(rq->out, i * rq->ldo + soff[j][g], y[0], (__mmask8)smask[j][g], rq->esize);
+                    t2c_v_store(rq->out, i * rq->ldo + soff[j][g] + 8, y[1], (__mmask8)(smask[j][g] >> 8), rq->esize);
+                }
+            } else {
+                for (int g = 0; g < nseg[j]; g++)
+                    _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(soff[j][g] * 4)),
+                                             smask[j][g], v);
+            }
+        }
+    }
+}
+
+#define K512(MRV, NVV)                                                                              \
+    static T512 void kern512_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,           \
+                                           const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
+                                           int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
+                                           const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)     \
+    {                                                                                               \
+        kern512(MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, vm);        \
+    }
+K512(1, 1) K512(1, 2) K512(1, 3) K512(1, 4)
+K512(2, 1) K512(2, 2) K512(2, 3) K512(2, 4)
+K512(3, 1) K512(3, 2) K512(3, 3) K512(3, 4)
+K512(4, 1) K512(4, 2) K512(4, 3)
+K512(5, 1) K512(5, 2)
+K512(6, 1) K512(6, 2)
+#undef K512
+
+static const kern_fn kern512_table[7][5] = {
+    [1] = {NULL, kern512_1_1, kern512_1_2, kern512_1_3, kern512_1_4},
+    [2] = {NULL, kern512_2_1, kern512_2_2, kern512_2_3, kern512_2_4},
+    [3] = {NULL, kern512_3_1, kern512_3_2, kern512_3_3, kern512_3_4},
+    [4] = {NULL, kern512_4_1, kern512_4_2, kern512_4_3, NULL},
+    [5] = {NULL, kern512_5_1, kern512_5_2, NULL, NULL},
+    [6] = {NULL, kern512_6_1, kern512_6_2, NULL, NULL},
+};
+
+static void tile512(const t2c_gemm_tile *t)
+{
+    const int64_t k4n = t2c_gemm_k4(t->K);
+    const size_t astride = MR * 4, ablock = (size_t)k4n * astride, bblock = (size_t)k4n * 64;
+    const int nvmax = t->m >= 5 ? 2 : t->m == 4 ? 3 : 4;
+    for (int64_t n0 = 0; n0 < t->n; n0 += 16 * nvmax) {
+        const int64_t left = t->n - n0;
+        const int nvalid = left < 16 * nvmax ? (int)left : 16 * nvmax;
+        const int nv = (nvalid + 15) / 16;
+        const uint8_t *b = t->b + (size_t)(n0 / 16) * bblock;
+        for (int64_t m0 = 0; m0 < t->m; m0 += MR) {
+            const int mr = t->m - m0 < MR ? (int)(t->m - m0) : MR;
+            /* dense columns: pointers at column n0; mapped columns: at the row start, q0 + n0 */
+            const int64_t cshift = t->vmap ? 0 : n0;
+            t2c_gemm_requant rq;
+            if (t->rq) {
+                rq = *t->rq;
+                rq.mult += m0, rq.shift += m0, rq.offset += m0;
+                rq.out = (uint8_t *)rq.out + (size_t)(m0 * rq.ldo + cshift) * (size_t)rq.esize;
+            }
+            t2c_gemm_vmap vm;
+            if (t->vmap)
+                vm = *t->vmap, vm.q0 += n0;
+            kern512_table[mr][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, b, bblock,
+                                  t->c + m0 * t->ldc + cshift, t->ldc, nvalid, t->row_add ? t->row_add + m0 : NULL,
+                                  t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, t->rq ? &rq : NULL,
+                                  t->vmap ? &vm : NULL);
+        }
+    }
+}
+
+/* ---- AVX-VNNI (VEX, 256-bit): vector j = 8 columns, half (j % 2) of B block j / 2.
+ * Target avxvnni without avx512vl, so GCC must use the VEX encoding ({vex} vpdpbusd). ---- */
+#define TVNNI __attribute__((target("avx2,avxvnni")))
+
+static inline __attribute__((always_inline)) TVNNI __m256i mask8(int cols)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __attribute__((always_inline)) TVNNI void
+kernvnni(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
+         size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap)
+{
+    __m256i ACC_NAMES(_mm256_setzero_si256());
+    for (int64_t k = 0; k < k4n; k++) {
+        const uint8_t *bk = b + (size_t)k * 64;
+        /* vector j: half j % 2 of block j / 2 */
+        const __m256i b0 = _mm256_loadu_si256((const __m256i *)bk);
+        const __m256i b1 = NV > 1 ? _mm256_loadu_si256((const __m256i *)(bk + 32)) : b0;
+        const __m256i b2 = NV > 2 ? _mm256_loadu_si256((const __m256i *)(bk + bblock)) : b0;
+        const __m256i b3 = NV > 3 ? _mm256_loadu_si256((const __m256i *)(bk + bblock + 32)) : b0;
+        const uint8_t *ak = a + (size_t)k * astride;
+#define ROW256(i)                                                                                       \
+    if (MR_ > i) {                                                                                      \
+        const __m256i av = _mm256_set1_epi32(load_i32(ak + 4 * i));                                     \
+        DPBUSD256(c##i##0, b0, av);                                                                     \
+        if (NV > 1)                                                                                     \
+            DPBUSD256(c##i##1, b1, av);                                                                 \
+        if (NV > 2)                                                                                     \
+            DPBUSD256(c##i##2, b2, av);                                                                 \
+        if (NV > 3)                                                                                     \
+            DPBUSD256(c##i##3, b3, av);                                                                 \
+    }
+        ROW256(0) ROW256(1) ROW256(2) ROW256(3) ROW256(4) ROW256(5)
+#undef ROW256
+    }
+    const __m256i acc[6][4] = ACC_ARRAY;
+    for (int j = 0; j < NV; j++) {
+        const int cols = nvalid - 8 * j;
+        if (cols <= 0)
+            break;
+        const __m256i mask = mask8(cols);
+        const __m256i cadd = ca ? _mm256_maskload_epi32(ca + 8 * j, mask) : _mm256_setzero_si256();
+        for (int i = 0; i < MR_; i++) {
+            __m256i v = _mm256_add_epi32(acc[i][j], cadd);
+            if (ra)
+                v = _mm256_add_epi32(v, _mm256_set1_epi32(ra[i]));
+            if (wrap < 32)
+                v = _mm256_srai_epi32(_mm256_slli_epi32(v, 32 - wrap), 32 - wrap);
+            _mm256_maskstore_epi32(c + i * ldc + 8 * j, mask, v);
+        }
+    }
+}
+
+#define KVNNI(MRV, NVV)                                                                               \
+    static TVNNI void kernvnni_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,           \
+                                             const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
+                                             int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
+                                             const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)     \
+    {                                                                                                 \
+        (void)rq, (void)vm;                                                                           \
+        kernvnni(MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap);                 \
+    }
+KVNNI(1, 1) KVNNI(1, 2) KVNNI(1, 3) KVNNI(1, 4)
+KVNNI(2, 1) KVNNI(2, 2) KVNNI(2, 3) KVNNI(2, 4)
+KVNNI(3, 1) KVNNI(3, 2)
+KVNNI(4, 1) KVNNI(4, 2)
+KVNNI(5, 1) KVNNI(5, 2)
+KVNNI(6, 1) KVNNI(6, 2)
+#undef KVNNI
+
+static const kern_fn kernvnni_table[7][5] = {
+    [1] = {NULL, kernvnni_1_1, kernvnni_1_2, kernvnni_1_3, kernvnni_1_4},
+    [2] = {NULL, kernvnni_2_1, kernvnni_2_2, kernvnni_2_3, kernvnni_2_4},
+    [3] = {NULL, kernvnni_3_1, kernvnni_3_2, NULL, NULL},
+    [4] = {NULL, kernvnni_4_1, kernvnni_4_2, NULL, NULL},
+    [5] = {NULL, kernvnni_5_1, kernvnni_5_2, NULL, NULL},
+    [6] = {NULL, kernvnni_6_1, kernvnni_6_2, NULL, NULL},
+};
+
+static void tilevnni(const t2c_gemm_tile *t)
+{
+    const int64_t k4n = t2c_gemm_k4(t->K);
+    const size_t astride = MR * 4, ablock = (size_t)k4n * astride, bblock = (size_t)k4n * 64;
+    const int nvmax = t->m <= 2 ? 4 : 2; /* even: every chunk starts on a B block */
+    for (int64_t n0 = 0; n0 < t->n; n0 += 8 * nvmax) {
+        const int64_t left = t->n - n0;
+        const int nvalid = left < 8 * nvmax ? (int)left : 8 * nvmax;
+        const int nv = (nvalid + 7) / 8;
+        const uint8_t *b = t->b + (size_t)(n0 / 16) * bblock;
+        for (int64_t m0 = 0; m0 < t->m; m0 += MR) {
+            const int mr = t->m - m0 < MR ? (int)(t->m - m0) : MR;
+            kernvnni_table[mr][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, b, bblock,
+                                   t->c + m0 * t->ldc + n0, t->ldc, nvalid, t->row_add ? t->row_add + m0 : NULL,
+                                   t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, NULL, NULL);
+        }
+    }
+}
+
+/* ---- AVX2: vector j = 8 columns as above; each 32-bit lane (b0 b1 b2 b3) is split into the
+ * int16 pairs (b0, b2) = lane & 0x00FF00FF and (b1, b3) = lane >> 8 per 16-bit half, multiplied
+ * by A's packed pairs (a0, a2), (a1, a3) with vpmaddwd. Rows in groups of 3 (16 ymm registers). */
+#define TAVX2 __attribute__((target("avx2")))
+
+static inline __attribute__((always_inline)) TAVX2 void
+kernavx2(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
+         size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap)
+{
+    __m256i acc[3][2];
+    const __m256i lo = _mm256_set1_epi32(0x00FF00FF);
+    for (int i = 0; i < MR_; i++)
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = _mm256_setzero_si256();
+    for (int64_t k = 0; k < k4n; k++) {
+        __m256i bev[2], bod[2];
+        for (int j = 0; j < NV; j++) {
+            const __m256i raw = _mm256_loadu_si256(
+                (const __m256i *)(b + (size_t)(j / 2) * bblock + (size_t)k * 64 + (size_t)(j % 2) * 32));
+            bev[j] = _mm256_and_si256(raw, lo);
+            bod[j] = _mm256_srli_epi16(raw, 8);
+        }
+        const uint8_t *ak = a + (size_t)k * astride;
+        for (int i = 0; i < MR_; i++) {
+            const __m256i aev = _mm256_set1_epi32(load_i32(ak + 8 * i));
+            const __m256i aod = _mm256_set1_epi32(load_i32(ak + 8 * i + 4));
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_add_epi32(_mm256_madd_epi16(bev[j], aev),
+                                                                         _mm256_madd_epi16(bod[j], aod)));
+        }
+    }
+    for (int j = 0; j < NV; j++) {
+        const int cols = nvalid - 8 * j;
+        if (cols <= 0)
+            break;
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256i cadd = ca ? _mm256_maskload_epi32(ca + 8 * j, mask) : _mm256_setzero_si256();
+        for (int i = 0; i < MR_; i++) {
+            __m256i v = _mm256_add_epi32(acc[i][j], cadd);
+            if (ra)
+                v = _mm256_add_epi32(v, _mm256_set1_epi32(ra[i]));
+            if (wrap < 32)
+                v = _mm256_srai_epi32(_mm256_slli_epi32(v, 32 - wrap), 32 - wrap);
+            _mm256_maskstore_epi32(c + i * ldc + 8 * j, mask, v);
+        }
+    }
+}
+
+#define KAVX2(MRV, NVV)                                                                               \
+    static TAVX2 void kernavx2_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,           \
+                                             const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
+                                             int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
+                                             const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)     \
+    {                                                                                                 \
+        (void)rq, (void)vm;                                                                           \
+        kernavx2(MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap);                 \
+    }
+KAVX2(1, 1) KAVX2(1, 2) KAVX2(2, 1) KAVX2(2, 2) KAVX2(3, 1) KAVX2(3, 2)
+#undef KAVX2
+
+static const kern_fn kernavx2_table[4][3] = {
+    [1] = {NULL, kernavx2_1_1, kernavx2_1_2},
+    [2] = {NULL, kernavx2_2_1, kernavx2_2_2},
+    [3] = {NULL, kernavx2_3_1, kernavx2_3_2},
+};
+
+static void tileavx2(const t2c_gemm_tile *t)
+{
+    const int64_t k4n = t2c_gemm_k4(t->K);
+    const size_t astride = MR * 8, ablock = (size_t)k4n * astride, bblock = (size_t)k4n * 64;
+    for (int64_t n0 = 0; n0 < t->n; n0 += 16) {
+        const int64_t left = t->n - n0;
+        const int nvalid = left < 16 ? (int)left : 16;
+        const int nv = (nvalid + 7) / 8;
+        const uint8_t *b = t->b + (size_t)(n0 / 16) * bblock;
+        for (int64_t m0 = 0; m0 < t->m; m0 += 3) {
+            const int mr = t->m - m0 < 3 ? (int)(t->m - m0) : 3;
+            const uint8_t *a = (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock + (size_t)(m0 % MR) * 8;
+            kernavx2_table[mr][nv](k4n, a, astride, b, bblock, t->c + m0 * t->ldc + n0, t->ldc, nvalid,
+                                   t->row_add ? t->row_add + m0 : NULL, t->col_add ? t->col_add + n0 : NULL,
+                                   t->wrap_bits, NULL, NULL);
+        }
+    }
+}
+
+void t2c_gemm_tile_run(t2c_simd_isa isa, const t2c_gemm_tile *t)
+{
+    if (t->m <= 0 || t->n <= 0)
+        return;
+    switch (isa) {
+    case T2C_SIMD_AVX512VNNI: tile512(t); break;
+    case T2C_SIMD_AVXVNNI: tilevnni(t); break;
+    default: tileavx2(t); break;
+    }
+}

@@ -1,0 +1,1036 @@
+/* test_backends.c — every fast kernel variant (ops/t2c_kernels.h: simd AVX-512 VNNI / AVX-VNNI /
+ * AVX2, blas) against the reference kernel, which is the spec.
+ *
+ *  - hand-worked values at the integer extremes (-128*-128, -8*-8, 255*-255, wrap-around);
+ *  - thousands of random nodes per op (seeded xorshift64*, seed printed on failure): K = 1, odd
+ *    sizes, sizes off the SIMD widths, int4/int8 extremes, every zero point, groups, depthwise,
+ *    dilation, strides, padding, accumulator widths and policies, every rounding mode; each
+ *    supported variant must give the reference's bytes with 1, 2 and 3 threads;
+ *  - the conv2d + requantize epilogue fusion against the two reference ops;
+ *  - whole models through the public API: every backend and thread count gives every op's output
+ *    identical to the reference (hooks), and the fused path (no hooks) the same graph outputs;
+ *  - the thread pool: every index is run exactly once for any split.
+ * A variant that refuses every node would pass trivially, so each test also asserts that each
+ * variant this CPU can run was exercised.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "add.h"
+#include "conv2d.h"
+#include "linear.h"
+#include "matmul.h"
+#include "maxpool2d.h"
+#include "requantize.h"
+#include "t2c.h"
+#include "t2c_container.h"
+#include "t2c_exec.h"
+#include "t2c_gemm.h"
+#include "t2c_kernels.h"
+
+/* ---------------------------------------------------------------- random numbers */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rnext(rng *r)
+{
+    r->s ^= r->s >> 12, r->s ^= r->s << 25, r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+/* uniform in [lo, hi] */
+static int64_t rin(rng *r, int64_t lo, int64_t hi) { return lo + (int64_t)(rnext(r) % (uint64_t)(hi - lo + 1)); }
+
+static int chance(rng *r, int percent) { return (int)(rnext(r) % 100) < percent; }
+
+/* A value of dtype d: one in four at an end of the range (products like -128 * -128). */
+static int64_t rval(rng *r, t2c_dtype d)
+{
+    const int64_t lo = t2c_dtype_min(d), hi = t2c_dtype_max(d);
+    const int k = (int)(rnext(r) % 8);
+    return k == 0 ? lo : k == 1 ? hi : rin(r, lo, hi);
+}
+
+static void fill(rng *r, t2c_tensor *t)
+{
+    for (int64_t i = 0, n = t2c_tensor_numel(t); i < n; i++)
+        t2c_tensor_set_int(t, i, rval(r, t->dtype));
+}
+
+static const t2c_dtype act_types[4] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4};
+
+/* ---------------------------------------------------------------- a node with owned storage */
+
+#define MAX_ATTRS 24
+
+typedef struct tcase {
+    const t2c_op_def *def;
+    t2c_node node;
+    t2c_tensor tin[3], tout;
+    t2c_tensor *pin[3], *pout;
+    t2c_attr attrs[MAX_ATTRS];
+    int64_t arr[MAX_ATTRS][4];
+    int64_t *big[3];          /* per-channel arrays */
+    char strs[MAX_ATTRS][16];
+    int n_attrs;
+    _Alignas(16) unsigned char params[512];
+} tcase;
+
+static void tc_init(tcase *c, const char *type)
+{
+    memset(c, 0, sizeof *c);
+    c->def = t2c_op_find(type);
+    assert_non_null(c->def);
+    assert_true(c->def->params_size <= sizeof c->params);
+    c->node.type = type;
+    c->node.name = "n";
+    c->node.inputs = c->pin;
+    c->node.outputs = &c->pout;
+    c->node.n_outputs = 1;
+    c->node.attrs = c->attrs;
+    c->node.params = c->params;
+    c->pout = &c->tout;
+    c->tout.name = "y";
+}
+
+static void tc_free(tcase *c)
+{
+    for (int i = 0; i < 3; i++) {
+        free(c->tin[i].data);
+        free(c->big[i]);
+    }
+    free(c->tout.data);
+}
+
+static t2c_tensor *tc_input(tcase *c, int i, t2c_dtype d, int rank, const int64_t *dims, int is_const)
+{
+    t2c_tensor *t = &c->tin[i];
+    t->name = i == 0 ? "x" : i == 1 ? "w" : "b";
+    t->dtype = d, t->rank = rank, t->is_const = is_const;
+    for (int k = 0; k < rank; k++)
+        t->dims[k] = dims[k];
+    t->data = calloc((size_t)t2c_tensor_numel(t) * t2c_dtype_mem_size(d) + 64, 1);
+    c->pin[i] = t;
+    if (i + 1 > c->node.n_inputs)
+        c->node.n_inputs = i + 1;
+    return t;
+}
+
+static void a_int(tcase *c, const char *n, int64_t v)
+{
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INT, .count = 1, .v = {.i = v}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static void a_ints(tcase *c, const char *n, int count, int64_t a, int64_t b, int64_t d, int64_t e)
+{
+    int64_t *s = c->arr[c->n_attrs];
+    s[0] = a, s[1] = b, s[2] = d, s[3] = e;
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INTS, .count = count, .v = {.ints = s}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static void a_array(tcase *c, const char *n, int slot, const int64_t *v, int64_t count)
+{
+    c->big[slot] = malloc(sizeof(int64_t) * (size_t)count);
+    memcpy(c->big[slot], v, sizeof(int64_t) * (size_t)count);
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INTS, .count = count, .v = {.ints = c->big[slot]}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static void a_str(tcase *c, const char *n, const char *v)
+{
+    char *s = c->strs[c->n_attrs];
+    snprintf(s, 16, "%s", v);
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_STRING, .count = (int64_t)strlen(s), .v = {.s = s}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+/* prepare() and the output buffer; returns the status of prepare. */
+static t2c_status tc_prepare(tcase *c, t2c_dtype out_dtype)
+{
+    t2c_error err = {0};
+    c->tout.dtype = out_dtype;
+    memset(c->params, 0, sizeof c->params);
+    t2c_status st = c->def->prepare(&c->node, &err);
+    if (st == T2C_OK)
+        c->tout.data = calloc((size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype) + 64, 1);
+    return st;
+}
+
+static size_t out_bytes(const tcase *c)
+{
+    return (size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype);
+}
+
+/* ---------------------------------------------------------------- the differential check */
+
+static t2c_exec *pools[4]; /* index = threads (1 = NULL) */
+
+typedef struct coverage {
+    const char *names[16];
+    int hits[16];
+    int n;
+} coverage;
+
+static void cover(coverage *cv, const char *name)
+{
+    for (int i = 0; i < cv->n; i++)
+        if (strcmp(cv->names[i], name) == 0) {
+            cv->hits[i]++;
+            return;
+        }
+    cv->names[cv->n] = name;
+    cv->hits[cv->n++] = 1;
+}
+
+/* Every variant of the node's op that this CPU runs is asserted to have been exercised. */
+static void assert_covered(const coverage *cv, const char *op_type)
+{
+    for (int i = 0; i < cv->n; i++)
+        print_message("  %-28s %5d nodes x thread counts equal to the reference\n", cv->names[i], cv->hits[i]);
+    int n;
+    const t2c_kernel_variant *const *list = t2c_kernel_variants(op_type, &n);
+    for (int i = 0; i < n; i++) {
+        const char *name = list[i]->name;
+        int isa_ok = 1;
+        if (strstr(name, "avx512vnni"))
+            isa_ok = t2c_simd_supported(T2C_SIMD_AVX512VNNI);
+        else if (strstr(name, "avxvnni"))
+            isa_ok = t2c_simd_supported(T2C_SIMD_AVXVNNI);
+        else if (strstr(name, "avx2") || strstr(name, "avx512"))
+            isa_ok = t2c_simd_supported(T2C_SIMD_AVX2) && (!strstr(name, "avx512") || __builtin_cpu_supports("avx512dq"));
+        int hits = 0;
+        for (int k = 0; k < cv->n; k++)
+            if (strcmp(cv->names[k], name) == 0)
+                hits = cv->hits[k];
+        if (isa_ok && hits == 0)
+            fail_msg("variant %s was never exercised", name);
+    }
+}
+
+/* Run the reference, then every supported variant with 1, 2 and 3 threads; compare bytes. */
+static void check_variants(tcase *c, uint64_t seed, coverage *cv)
+{
+    t2c_error err = {0};
+    const size_t nb = out_bytes(c);
+    size_t ss = c->def->scratch_size ? c->def->scratch_size(&c->node) : 0;
+    void *scratch = malloc(ss + 64);
+    c->node.exec = NULL;
+    const t2c_status ref_st = c->def->run(&c->node, scratch, &err);
+    free(scratch);
+    unsigned char *want = malloc(nb + 1);
+    memcpy(want, c->tout.data, nb);
+    int n;
+    const t2c_kernel_variant *const *list = t2c_kernel_variants(c->node.type, &n);
+    for (int i = 0; i < n; i++) {
+        const t2c_kernel_variant *v = list[i];
+        for (int threads = 1; threads <= 3; threads++) {
+            c->node.exec = pools[threads];
+            if (!v->supports(&c->node))
+                continue;
+            if (ref_st != T2C_OK)
+                fail_msg("seed %llu: %s supports a node whose reference fails (%s)", (unsigned long long)seed,
+                         v->name, err.message);
+            void *state = NULL;
+            t2c_error verr = {0};
+            assert_int_equal(v->prepare ? v->prepare(&c->node, &state, &verr) : T2C_OK, T2C_OK);
+            ss = v->scratch_size ? v->scratch_size(&c->node, state) : 0;
+            scratch = malloc(ss + 64);
+            memset(c->tout.data, 0xA5, nb);
+            assert_int_equal(v->run(&c->node, state, scratch, &verr), T2C_OK);
+            if (memcmp(c->tout.data, want, nb) != 0) {
+                const size_t es = t2c_dtype_mem_size(c->tout.dtype);
+                for (size_t k = 0; k < nb / es; k++)
+                    if (memcmp((char *)c->tout.data + k * es, want + k * es, es) != 0) {
+                        fail_msg("seed %llu: %s with %d threads differs from the reference at element %zu "
+                                 "(%lld vs %lld)", (unsigned long long)seed, v->name, threads, k,
+                                 (long long)t2c_tensor_get_int(&c->tout, (int64_t)k),
+                                 (long long)t2c_tensor_get_int(&(t2c_tensor){.dtype = c->tout.dtype, .data = want},
+                                                               (int64_t)k));
+                    }
+            }
+            cover(cv, v->name);
+            free(scratch);
+            if (v->release)
+                v->release(state);
+            else
+                free(state);
+        }
+    }
+    c->node.exec = NULL;
+    memcpy(c->tout.data, want, nb); /* leave the reference output in place */
+    free(want);
+}
+
+/* ---------------------------------------------------------------- generators */
+
+static t2c_dtype pick_act(rng *r) { return act_types[rin(r, 0, 3)]; }
+static t2c_dtype pick_w(rng *r) { return chance(r, 50) ? T2C_INT8 : T2C_INT4; }
+
+/* zero point: one in three 0, else anywhere in the range (ends included) */
+static int64_t pick_zp(rng *r, t2c_dtype d) { return chance(r, 33) ? (t2c_dtype_min(d) <= 0 ? 0 : t2c_dtype_min(d)) : rval(r, d); }
+
+/* acc_bits / overflow: mostly the default exact int32 */
+static void pick_acc(rng *r, tcase *c)
+{
+    if (chance(r, 75))
+        return;
+    static const char *const pol[3] = {"error", "wrap", "saturate"};
+    a_int(c, "acc_bits", rin(r, 8, 32));
+    a_str(c, "overflow", pol[rin(r, 0, 2)]);
+}
+
+static void fill_bias(rng *r, t2c_tensor *b)
+{
+    const int big = chance(r, 10);
+    for (int64_t i = 0; i < b->dims[0]; i++)
+        ((int32_t *)b->data)[i] = big ? (int32_t)rin(r, INT32_MIN, INT32_MAX) : (int32_t)rin(r, -(1 << 20), 1 << 20);
+}
+
+/* A random conv2d node; big = larger sizes (several pixel chunks and row blocks). */
+static void gen_conv(rng *r, tcase *c, int big)
+{
+    tc_init(c, "conv2d");
+    const t2c_dtype xd = pick_act(r), wd = pick_w(r);
+    const int gm = (int)rin(r, 0, 9); /* 0..5 plain, 6..7 depthwise, 8..9 grouped */
+    int64_t G = 1, cin_g, cout_g;
+    if (gm < 6) {
+        cin_g = rin(r, 1, big ? 40 : 9), cout_g = rin(r, 1, big ? 70 : 14);
+    } else if (gm < 8) {
+        G = rin(r, 1, big ? 40 : 12), cin_g = 1, cout_g = rin(r, 1, 3);
+    } else {
+        G = rin(r, 2, 4), cin_g = rin(r, 1, 8), cout_g = rin(r, 1, 10);
+    }
+    const int64_t KH = chance(r, 40) ? 3 : rin(r, 1, 5), KW = chance(r, 40) ? KH : rin(r, 1, 5);
+    const int64_t sh = chance(r, 60) ? 1 : rin(r, 2, 3), sw = chance(r, 60) ? 1 : rin(r, 2, 3);
+    const int64_t dh = chance(r, 80) ? 1 : rin(r, 2, 3), dw = chance(r, 80) ? 1 : rin(r, 2, 3);
+    const int64_t pt = rin(r, 0, 3), pl = rin(r, 0, 3), pb = rin(r, 0, 3), pr = rin(r, 0, 3);
+    int64_t H = dh * (KH - 1) + 1 - pt - pb, W = dw * (KW - 1) + 1 - pl - pr;
+    H = (H < 1 ? 1 : H) + rin(r, 0, big ? 24 : 10), W = (W < 1 ? 1 : W) + rin(r, 0, big ? 24 : 12);
+    const int64_t N = rin(r, 1, big ? 2 : 3);
+    const int64_t xd4[4] = {N, G * cin_g, H, W}, wd4[4] = {G * cout_g, cin_g, KH, KW}, bd[1] = {G * cout_g};
+    fill(r, tc_input(c, 0, xd, 4, xd4, 0));
+    fill(r, tc_input(c, 1, wd, 4, wd4, 1));
+    if (chance(r, 60))
+        fill_bias(r, tc_input(c, 2, T2C_INT32, 1, bd, 1));
+    a_ints(c, "strides", 2, sh, sw, 0, 0);
+    a_ints(c, "pads", 4, pt, pl, pb, pr);
+    a_ints(c, "dilations", 2, dh, dw, 0, 0);
+    a_int(c, "group", G);
+    a_int(c, "x_zero_point", pick_zp(r, xd));
+    if (chance(r, 50))
+        a_int(c, "w_zero_point", pick_zp(r, wd));
+    pick_acc(r, c);
+}
+
+static void gen_linear(rng *r, tcase *c, int big)
+{
+    tc_init(c, "linear");
+    const t2c_dtype xd = pick_act(r), wd = pick_w(r);
+    const int64_t K = chance(r, 10) ? 1 : rin(r, 1, big ? 700 : 70), M = rin(r, 1, big ? 150 : 40);
+    const int rank = (int)rin(r, 2, 3);
+    const int64_t xdims[3] = {rin(r, 1, 4), rank == 3 ? rin(r, 1, 9) : K, K}, wdims[2] = {M, K}, bd[1] = {M};
+    fill(r, tc_input(c, 0, xd, rank, rank == 3 ? xdims : (int64_t[]){xdims[0], K}, 0));
+    fill(r, tc_input(c, 1, wd, 2, wdims, 1));
+    if (chance(r, 60))
+        fill_bias(r, tc_input(c, 2, T2C_INT32, 1, bd, 1));
+    a_int(c, "x_zero_point", pick_zp(r, xd));
+    if (chance(r, 50))
+        a_int(c, "w_zero_point", pick_zp(r, wd));
+    pick_acc(r, c);
+}
+
+static void gen_matmul(rng *r, tcase *c, int big)
+{
+    tc_init(c, "matmul");
+    static const t2c_dtype mt[5] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4, T2C_INT16};
+    const t2c_dtype ad = mt[rin(r, 0, chance(r, 15) ? 4 : 3)], bdt = mt[rin(r, 0, chance(r, 15) ? 4 : 3)];
+    const int rank = (int)rin(r, 2, 4), tb = chance(r, 50);
+    const int64_t M = rin(r, 1, big ? 60 : 20), K = chance(r, 10) ? 1 : rin(r, 1, big ? 300 : 50),
+                  N = rin(r, 1, big ? 90 : 40);
+    int64_t adims[4], bdims[4];
+    for (int i = 0; i < rank - 2; i++)
+        adims[i] = bdims[i] = rin(r, 1, 3);
+    adims[rank - 2] = M, adims[rank - 1] = K;
+    bdims[rank - 2] = tb ? N : K, bdims[rank - 1] = tb ? K : N;
+    fill(r, tc_input(c, 0, ad, rank, adims, 0));
+    fill(r, tc_input(c, 1, bdt, rank, bdims, 0));
+    a_int(c, "a_zero_point", pick_zp(r, ad));
+    a_int(c, "b_zero_point", pick_zp(r, bdt));
+    a_int(c, "transpose_b", tb);
+    pick_acc(r, c);
+}
+
+static const char *const rounding_names[5] = {"half_even", "half_up", "half_away", "floor", "tflite"};
+
+static void gen_requantize(rng *r, tcase *c)
+{
+    tc_init(c, "requantize");
+    const int rank = (int)rin(r, 1, 4);
+    int64_t dims[4];
+    for (int i = 0; i < rank; i++)
+        dims[i] = rin(r, 1, i == rank - 1 ? 40 : 6);
+    if (chance(r, 10))
+        dims[rank - 1] = rin(r, 1000, 9000); /* long rows (split across threads) */
+    t2c_tensor *x = tc_input(c, 0, T2C_INT32, rank, dims, 0);
+    const int extreme = chance(r, 30);
+    for (int64_t i = 0; i < t2c_tensor_numel(x); i++)
+        ((int32_t *)x->data)[i] = extreme ? (int32_t)rval(r, T2C_INT32) : (int32_t)rin(r, -(1 << 20), 1 << 20);
+    const int mode = (int)rin(r, 0, 4);
+    a_str(c, "rounding", rounding_names[mode]);
+    const int axis = (int)rin(r, 0, rank - 1);
+    const int64_t C = chance(r, 60) ? dims[axis] : 1;
+    int64_t *m = malloc(sizeof(int64_t) * (size_t)C), *s = malloc(sizeof(int64_t) * (size_t)C),
+            *o = malloc(sizeof(int64_t) * (size_t)C);
+    for (int64_t i = 0; i < C; i++) {
+        m[i] = mode == 4 ? rin(r, 0, INT32_MAX) : rin(r, -INT32_MAX, INT32_MAX);
+        if (chance(r, 20))
+            m[i] = chance(r, 50) ? 1 : (mode == 4 ? INT32_MAX : -INT32_MAX);
+        s[i] = chance(r, 15) ? (chance(r, 50) ? 0 : 62) : rin(r, 0, 50);
+        o[i] = mode == 4 || chance(r, 50) ? 0 : rin(r, -((int64_t)1 << 40), (int64_t)1 << 40);
+    }
+    a_array(c, "multiplier", 0, m, C);
+    a_array(c, "shift", 1, s, C);
+    a_array(c, "offset", 2, o, C);
+    free(m), free(s), free(o);
+    a_int(c, "axis", axis);
+    static const t2c_dtype od[6] = {T2C_INT4, T2C_UINT4, T2C_INT8, T2C_UINT8, T2C_INT16, T2C_INT32};
+    const t2c_dtype y = od[rin(r, 0, 5)];
+    const int64_t zp = rval(r, y);
+    a_int(c, "zero_point", zp);
+    if (chance(r, 40)) {
+        int64_t lo = rval(r, y), hi = rval(r, y);
+        a_int(c, "lo", lo < hi ? lo : hi);
+        a_int(c, "hi", lo < hi ? hi : lo);
+    }
+    assert_int_equal(tc_prepare(c, y), T2C_OK);
+}
+
+/* ---------------------------------------------------------------- hand-worked values */
+
+/* conv 1x1 over Cin = 4 channels, x and w constant: y = bias + 4 * (x - xzp) * (w - wzp) */
+static void hand_conv(t2c_dtype xd, int64_t xv, int64_t xzp, t2c_dtype wd, int64_t wv, int64_t wzp, int32_t bias,
+                      int acc_bits, const char *policy, int32_t want, int want_variants)
+{
+    tcase c;
+    tc_init(&c, "conv2d");
+    const int64_t xdims[4] = {1, 4, 5, 7}, wdims[4] = {3, 4, 1, 1}, bdims[1] = {3};
+    t2c_tensor *x = tc_input(&c, 0, xd, 4, xdims, 0), *w = tc_input(&c, 1, wd, 4, wdims, 1),
+               *b = tc_input(&c, 2, T2C_INT32, 1, bdims, 1);
+    for (int64_t i = 0; i < t2c_tensor_numel(x); i++)
+        t2c_tensor_set_int(x, i, xv);
+    for (int64_t i = 0; i < t2c_tensor_numel(w); i++)
+        t2c_tensor_set_int(w, i, wv);
+    for (int i = 0; i < 3; i++)
+        ((int32_t *)b->data)[i] = bias;
+    a_int(&c, "x_zero_point", xzp);
+    a_int(&c, "w_zero_point", wzp);
+    if (acc_bits) {
+        a_int(&c, "acc_bits", acc_bits);
+        a_str(&c, "overflow", policy);
+    }
+    assert_int_equal(tc_prepare(&c, T2C_INT32), T2C_OK);
+    coverage cv = {0};
+    check_variants(&c, 0, &cv); /* every variant == reference */
+    for (int64_t i = 0; i < t2c_tensor_numel(&c.tout); i++)
+        assert_int_equal(((int32_t *)c.tout.data)[i], want);
+    int ran = 0;
+    for (int i = 0; i < cv.n; i++)
+        ran += cv.hits[i] > 0;
+    if (want_variants)
+        assert_true(ran >= 1 + t2c_simd_supported(T2C_SIMD_AVX2)); /* blas and at least one simd */
+    tc_free(&c);
+}
+
+static void test_hand_worked_conv(void **state)
+{
+    (void)state;
+    /* -128 * -128 * 4 = 65536, + bias 5 */
+    hand_conv(T2C_INT8, -128, 0, T2C_INT8, -128, 0, 5, 0, NULL, 65541, 1);
+    /* int4: (-8) * (-8) * 4 = 256; x_zp 7: (-8 - 7) * (-8) * 4 = 480 */
+    hand_conv(T2C_INT4, -8, 0, T2C_INT4, -8, 0, 0, 0, NULL, 256, 1);
+    hand_conv(T2C_INT4, -8, 7, T2C_INT4, -8, 0, 0, 0, NULL, 480, 1);
+    /* uint8 255 with w_zp 127: 255 * (-128 - 127) * 4 = -260100, bias -1 */
+    hand_conv(T2C_UINT8, 255, 0, T2C_INT8, -128, 127, -1, 0, NULL, -260101, 1);
+    /* x_zp = 255 on uint8 0: (0 - 255) * (127 - (-128)) * 4 = -260100 */
+    hand_conv(T2C_UINT8, 0, 255, T2C_INT8, 127, -128, 0, 0, NULL, -260100, 1);
+    /* wrap to 16 bits: 65541 mod 2^16 = 5 */
+    hand_conv(T2C_INT8, -128, 0, T2C_INT8, -128, 0, 5, 16, "wrap", 5, 1);
+    /* wrap to 17 bits: 65541 - 2^17 = -65531 */
+    hand_conv(T2C_INT8, -128, 0, T2C_INT8, -128, 0, 5, 17, "wrap", -65531, 1);
+    /* saturate within a bound that cannot be reached: 16 * 4 * 4 = 256 fits 10 bits, plain sum */
+    hand_conv(T2C_INT4, 4, 0, T2C_INT4, 4, 0, 0, 10, "saturate", 64, 1);
+}
+
+/* requantize simd: x = +-5 / 2^1 under every mode, per-channel along axis 1 */
+static void test_hand_worked_requantize(void **state)
+{
+    (void)state;
+    static const int64_t want[4][2] = {{2, -2}, {3, -2}, {3, -3}, {2, -3}}; /* half_even, up, away, floor */
+    for (int mode = 0; mode < 4; mode++) {
+        tcase c;
+        tc_init(&c, "requantize");
+        const int64_t dims[2] = {2, 9};
+        t2c_tensor *x = tc_input(&c, 0, T2C_INT32, 2, dims, 0);
+        for (int i = 0; i < 18; i++)
+            ((int32_t *)x->data)[i] = i < 9 ? 5 : -5;
+        a_str(&c, "rounding", rounding_names[mode]);
+        a_ints(&c, "multiplier", 1, 1, 0, 0, 0);
+        a_ints(&c, "shift", 1, 1, 0, 0, 0);
+        assert_int_equal(tc_prepare(&c, T2C_INT8), T2C_OK);
+        coverage cv = {0};
+        check_variants(&c, 0, &cv);
+        for (int i = 0; i < 18; i++)
+            assert_int_equal(((int8_t *)c.tout.data)[i], want[mode][i >= 9]);
+        if (__builtin_cpu_supports("avx512dq"))
+            assert_int_equal(cv.n, 1);
+        tc_free(&c);
+    }
+}
+
+/* ---------------------------------------------------------------- random differential tests */
+
+static void test_random_conv2d(void **state)
+{
+    (void)state;
+    coverage cv = {0};
+    for (uint64_t seed = 1; seed <= 1600; seed++) {
+        rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
+        tcase c;
+        gen_conv(&r, &c, seed % 40 == 0);
+        if (tc_prepare(&c, T2C_INT32) == T2C_OK)
+            check_variants(&c, seed, &cv);
+        tc_free(&c);
+    }
+    assert_covered(&cv, "conv2d");
+}
+
+static void test_random_linear(void **state)
+{
+    (void)state;
+    coverage cv = {0};
+    for (uint64_t seed = 1; seed <= 1200; seed++) {
+        rng r = {seed * 0xD1B54A32D192ED03ULL + 7};
+        tcase c;
+        gen_linear(&r, &c, seed % 30 == 0);
+        if (tc_prepare(&c, T2C_INT32) == T2C_OK)
+            check_variants(&c, seed, &cv);
+        tc_free(&c);
+    }
+    assert_covered(&cv, "linear");
+}
+
+static void test_random_matmul(void **state)
+{
+    (void)state;
+    coverage cv = {0};
+    for (uint64_t seed = 1; seed <= 1000; seed++) {
+        rng r = {seed * 0xA24BAED4963EE407ULL + 3};
+        tcase c;
+        gen_matmul(&r, &c, seed % 30 == 0);
+        if (tc_prepare(&c, T2C_INT32) == T2C_OK)
+            check_variants(&c, seed, &cv);
+        tc_free(&c);
+    }
+    assert_covered(&cv, "matmul");
+}
+
+static void test_random_requantize(void **state)
+{
+    (void)state;
+    coverage cv = {0};
+    for (uint64_t seed = 1; seed <= 1500; seed++) {
+        rng r = {seed * 0x9FB21C651E98DF25ULL + 5};
+        tcase c;
+        gen_requantize(&r, &c);
+        check_variants(&c, seed, &cv);
+        tc_free(&c);
+    }
+    assert_covered(&cv, "requantize");
+}
+
+static void test_random_add(void **state)
+{
+    (void)state;
+    coverage cv = {0};
+    int ok = 0;
+    for (uint64_t seed = 1; seed <= 1500; seed++) {
+        rng r = {seed * 0xC2B2AE3D27D4EB4FULL + 11};
+        tcase c;
+        tc_init(&c, "add");
+        static const t2c_dtype at[5] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4, T2C_INT16};
+        const t2c_dtype ad = at[rin(&r, 0, 4)], bd = at[rin(&r, 0, 4)], yd = at[rin(&r, 0, 4)];
+        const int rank = (int)rin(&r, 1, 4);
+        int64_t dims[4];
+        for (int i = 0; i < rank; i++)
+            dims[i] = rin(&r, 1, i == rank - 1 ? 30 : 5);
+        if (chance(&r, 10))
+            dims[rank - 1] = rin(&r, 3000, 9000);
+        fill(&r, tc_input(&c, 0, ad, rank, dims, 0));
+        fill(&r, tc_input(&c, 1, bd, rank, dims, 0));
+        const int mode = (int)rin(&r, 0, 4);
+        a_str(&c, "rounding", rounding_names[mode]);
+        a_int(&c, "a_zero_point", pick_zp(&r, ad));
+        a_int(&c, "b_zero_point", pick_zp(&r, bd));
+        a_int(&c, "out_zero_point", rval(&r, yd));
+        if (chance(&r, 80)) { /* TFLite-style scaling; prepare rejects what could overflow */
+            const int ls = (int)(ad == T2C_INT16 || bd == T2C_INT16 ? rin(&r, 0, 12) : rin(&r, 0, 20));
+            a_int(&c, "left_shift", ls);
+            a_int(&c, "a_multiplier", rin(&r, 0, INT32_MAX));
+            a_int(&c, "b_multiplier", rin(&r, 0, INT32_MAX));
+            a_int(&c, "out_multiplier", rin(&r, 0, INT32_MAX));
+            a_int(&c, "a_shift", rin(&r, 28, 36));
+            a_int(&c, "b_shift", rin(&r, 28, 36));
+            a_int(&c, "out_shift", rin(&r, ls + 10, ls + 30 < 62 ? ls + 30 : 62));
+        }
+        if (tc_prepare(&c, yd) == T2C_OK) {
+            ok++;
+            check_variants(&c, seed, &cv);
+        }
+        tc_free(&c);
+    }
+    assert_true(ok > 500);
+    assert_covered(&cv, "add");
+}
+
+static void test_random_maxpool(void **state)
+{
+    (void)state;
+    coverage cv = {0};
+    for (uint64_t seed = 1; seed <= 1200; seed++) {
+        rng r = {seed * 0x165667B19E3779F9ULL + 13};
+        tcase c;
+        tc_init(&c, "maxpool2d");
+        static const t2c_dtype pt[6] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4, T2C_INT16, T2C_INT32};
+        const t2c_dtype xd = pt[rin(&r, 0, chance(&r, 10) ? 5 : 3)];
+        const int64_t KH = rin(&r, 1, 4), KW = rin(&r, 1, 4), dh = chance(&r, 80) ? 1 : 2, dw = chance(&r, 80) ? 1 : 2;
+        const int64_t pt_ = rin(&r, 0, KH - 1), pl = rin(&r, 0, KW - 1), pb = rin(&r, 0, KH - 1), pr = rin(&r, 0, KW - 1);
+        const int64_t dims[4] = {rin(&r, 1, 2), rin(&r, 1, 5), dh * (KH - 1) + 1 + rin(&r, 0, 20),
+                                 dw * (KW - 1) + 1 + rin(&r, 0, chance(&r, 20) ? 90 : 20)};
+        fill(&r, tc_input(&c, 0, xd, 4, dims, 0));
+        a_ints(&c, "kernel", 2, KH, KW, 0, 0);
+        a_ints(&c, "strides", 2, rin(&r, 1, 3), rin(&r, 1, 3), 0, 0);
+        a_ints(&c, "pads", 4, pt_, pl, pb, pr);
+        a_ints(&c, "dilations", 2, dh, dw, 0, 0);
+        if (tc_prepare(&c, xd) == T2C_OK)
+            check_variants(&c, seed, &cv);
+        tc_free(&c);
+    }
+    assert_covered(&cv, "maxpool2d");
+}
+
+/* conv2d + requantize fused in the epilogue == the two reference ops. */
+static void test_random_conv_requantize_fused(void **state)
+{
+    (void)state;
+    int fused = 0;
+    for (uint64_t seed = 1; seed <= 600; seed++) {
+        rng r = {seed * 0x94D049BB133111EBULL + 17};
+        tcase c, q;
+        gen_conv(&r, &c, seed % 25 == 0);
+        if (tc_prepare(&c, T2C_INT32) != T2C_OK) {
+            tc_free(&c);
+            continue;
+        }
+        t2c_error err = {0};
+        if (c.def->run(&c.node, NULL, &err) != T2C_OK) {
+            tc_free(&c);
+            continue;
+        }
+        /* a requantize reading the conv output; single values or per channel (axis 1) */
+        tc_init(&q, "requantize");
+        q.pin[0] = &c.tout;
+        q.node.n_inputs = 1;
+        const int mode = (int)rin(&r, 0, 4);
+        a_str(&q, "rounding", rounding_names[mode]);
+        const int64_t C = chance(&r, 70) ? c.tout.dims[1] : 1;
+        int64_t *arr[3];
+        for (int k = 0; k < 3; k++)
+            arr[k] = malloc(sizeof(int64_t) * (size_t)C);
+        for (int64_t i = 0; i < C; i++) {
+            arr[0][i] = mode == 4 ? rin(&r, 0, INT32_MAX) : rin(&r, -INT32_MAX, INT32_MAX);
+            arr[1][i] = chance(&r, 10) ? rin(&r, 0, 62) : rin(&r, 30, 48);
+            arr[2][i] = mode == 4 || chance(&r, 50) ? 0 : rin(&r, -((int64_t)1 << 45), (int64_t)1 << 45);
+        }
+        a_array(&q, "multiplier", 0, arr[0], C);
+        a_array(&q, "shift", 1, arr[1], C);
+        a_array(&q, "offset", 2, arr[2], C);
+        for (int k = 0; k < 3; k++)
+            free(arr[k]);
+        static const t2c_dtype od[5] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_INT16, T2C_INT32};
+        const t2c_dtype y = od[rin(&r, 0, 4)];
+        a_int(&q, "zero_point", rval(&r, y));
+        if (chance(&r, 50))
+            a_int(&q, "lo", t2c_dtype_min(y) + rin(&r, 0, 3));
+        assert_int_equal(tc_prepare(&q, y), T2C_OK);
+        assert_int_equal(q.def->run(&q.node, NULL, &err), T2C_OK);
+        const size_t nb = out_bytes(&q);
+        unsigned char *want = malloc(nb);
+        memcpy(want, q.tout.data, nb);
+        int n;
+        const t2c_kernel_variant *const *list = t2c_kernel_variants("conv2d", &n);
+        for (int i = 0; i < n; i++) {
+            const t2c_kernel_variant *v = list[i];
+            for (int threads = 1; threads <= 2; threads++) {
+                c.node.exec = pools[threads];
+                if (!v->fuse_prepare || !v->supports(&c.node))
+                    continue;
+                void *st = NULL;
+                assert_int_equal(v->prepare(&c.node, &st, &err), T2C_OK);
+                if (v->fuse_prepare(&c.node, st, &q.node)) {
+                    void *scratch = malloc(v->scratch_size(&c.node, st) + 64);
+                    memset(q.tout.data, 0x5A, nb);
+                    assert_int_equal(v->run_fused(&c.node, st, scratch, &err), T2C_OK);
+                    if (memcmp(q.tout.data, want, nb) != 0)
+                        fail_msg("seed %llu: %s fused with requantize (%s) differs from the reference",
+                                 (unsigned long long)seed, v->name, rounding_names[mode]);
+                    fused++;
+                    free(scratch);
+                }
+                v->release(st);
+            }
+        }
+        c.node.exec = NULL;
+        free(want);
+        tc_free(&q);
+        q.pin[0] = NULL;
+        tc_free(&c);
+    }
+    if (t2c_simd_supported(T2C_SIMD_AVX512VNNI))
+        assert_true(fused > 300);
+}
+
+/* ---------------------------------------------------------------- thread pool */
+
+static void count_items(void *ctx, int64_t b, int64_t e, int thread)
+{
+    int *hits = ctx;
+    (void)thread;
+    for (int64_t i = b; i < e; i++)
+        __atomic_add_fetch(&hits[i], 1, __ATOMIC_RELAXED);
+}
+
+static void test_exec_covers_once(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 3; threads++)
+        for (int64_t n = 0; n < 50; n++) {
+            int hits[64] = {0};
+            t2c_exec_for(pools[threads], n, count_items, hits);
+            for (int64_t i = 0; i < 64; i++)
+                assert_int_equal(hits[i], i < n ? 1 : 0);
+        }
+    t2c_error err;
+    t2c_exec *ex = NULL;
+    assert_int_equal(t2c_exec_create(0, &ex, &err), T2C_ERR_INVALID_ARG);
+    assert_int_equal(t2c_exec_create(T2C_EXEC_MAX_THREADS + 1, &ex, &err), T2C_ERR_INVALID_ARG);
+    assert_int_equal(t2c_exec_threads(NULL), 1);
+}
+
+/* ---------------------------------------------------------------- whole models */
+
+static void w_tensor(t2c_writer *w, const char *name, t2c_dtype dt, int rank, const int64_t *dims, const void *data)
+{
+    t2c_error err;
+    assert_int_equal(t2c_writer_tensor(w, name, dt, rank, dims, data, 0, &err), T2C_OK);
+}
+
+static void w_op(t2c_writer *w, const char *type, const char *name, int ni, const char *const *in, const char *out,
+                 int na, const t2c_attr *attrs)
+{
+    t2c_error err;
+    const char *outs[1] = {out};
+    assert_int_equal(t2c_writer_op(w, type, name, ni, in, 1, outs, na, attrs, &err), T2C_OK);
+}
+
+static t2c_attr at_i(const char *n, int64_t v) { return (t2c_attr){n, T2C_ATTR_INT, 1, {.i = v}}; }
+static t2c_attr at_is(const char *n, const int64_t *v, int64_t c) { return (t2c_attr){n, T2C_ATTR_INTS, c, {.ints = v}}; }
+static t2c_attr at_s(const char *n, const char *v) { return (t2c_attr){n, T2C_ATTR_STRING, (int64_t)strlen(v), {.s = v}}; }
+
+/* input int8 [1,6,13,11] -> conv 3x3 pad 1 (x_zp -3) -> requantize per channel (uint8, relu) ->
+ * maxpool 3x3 s2 p1 -> depthwise 3x3 s1 p1 -> requantize -> conv 1x1 (6->10) -> requantize (int8) ->
+ * add with a 1x1 stride-1 projection of the pool output -> global avgpool -> flatten -> linear ->
+ * requantize; a side branch matmul(flatten^T-ish) covers matmul. */
+static t2c_model *build_model(rng *r, int wbits)
+{
+    t2c_writer *w = t2c_writer_new();
+    const t2c_dtype wd = wbits == 4 ? T2C_INT4 : T2C_INT8;
+    const int64_t xd[4] = {1, 6, 13, 11};
+    w_tensor(w, "x", T2C_INT8, 4, xd, NULL);
+    int8_t w1[12 * 6 * 9], w2[12 * 9], w3[10 * 12], w4[10 * 12], wl[7 * 10];
+    int32_t b1[12], b2[12], b3[10], b4[10], bl[7];
+    int8_t *ws[5] = {w1, w2, w3, w4, wl};
+    const size_t wn[5] = {sizeof w1, sizeof w2, sizeof w3, sizeof w4, sizeof wl};
+    for (int k = 0; k < 5; k++)
+        for (size_t i = 0; i < wn[k]; i++)
+            ws[k][i] = (int8_t)rval(r, wd);
+    int32_t *bs[5] = {b1, b2, b3, b4, bl};
+    const int bn[5] = {12, 12, 10, 10, 7};
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < bn[k]; i++)
+            bs[k][i] = (int32_t)rin(r, -5000, 5000);
+    const int64_t w1d[4] = {12, 6, 3, 3}, w2d[4] = {12, 1, 3, 3}, w3d[4] = {10, 12, 1, 1}, wld[2] = {7, 10};
+    const int64_t b12[1] = {12}, b10[1] = {10}, b7[1] = {7};
+    w_tensor(w, "w1", wd, 4, w1d, w1), w_tensor(w, "b1", T2C_INT32, 1, b12, b1);
+    w_tensor(w, "w2", wd, 4, w2d, w2), w_tensor(w, "b2", T2C_INT32, 1, b12, b2);
+    w_tensor(w, "w3", wd, 4, w3d, w3), w_tensor(w, "b3", T2C_INT32, 1, b10, b3);
+    w_tensor(w, "w4", wd, 4, w3d, w4), w_tensor(w, "b4", T2C_INT32, 1, b10, b4);
+    w_tensor(w, "wl", wd, 2, wld, wl), w_tensor(w, "bl", T2C_INT32, 1, b7, bl);
+    const int64_t a1[4] = {1, 12, 13, 11}, a2[4] = {1, 12, 7, 6}, a3[4] = {1, 10, 7, 6}, g[4] = {1, 10, 1, 1},
+                  f[2] = {1, 10}, l[2] = {1, 7}, mm[3] = {1, 10, 10}, fr[3] = {1, 1, 10}, fc[3] = {1, 10, 1};
+    w_tensor(w, "c1", T2C_INT32, 4, a1, NULL), w_tensor(w, "q1", T2C_UINT8, 4, a1, NULL);
+    w_tensor(w, "p1", T2C_UINT8, 4, a2, NULL);
+    w_tensor(w, "c2", T2C_INT32, 4, a2, NULL), w_tensor(w, "q2", T2C_UINT8, 4, a2, NULL);
+    w_tensor(w, "c3", T2C_INT32, 4, a3, NULL), w_tensor(w, "q3", T2C_INT8, 4, a3, NULL);
+    w_tensor(w, "c4", T2C_INT32, 4, a3, NULL), w_tensor(w, "q4", T2C_INT8, 4, a3, NULL);
+    w_tensor(w, "s", T2C_UINT8, 4, a3, NULL), w_tensor(w, "gp", T2C_UINT8, 4, g, NULL);
+    w_tensor(w, "fl", T2C_UINT8, 2, f, NULL), w_tensor(w, "cl", T2C_INT32, 2, l, NULL);
+    w_tensor(w, "y", T2C_INT8, 2, l, NULL);
+    w_tensor(w, "fr", T2C_UINT8, 3, fr, NULL), w_tensor(w, "fcol", T2C_UINT8, 3, fc, NULL);
+    w_tensor(w, "mm", T2C_INT32, 3, mm, NULL);
+    int64_t m12[12], s12[12], m10[10], s10[10];
+    for (int i = 0; i < 12; i++)
+        m12[i] = rin(r, 1 << 29, INT32_MAX), s12[i] = rin(r, 36, 42);
+    for (int i = 0; i < 10; i++)
+        m10[i] = rin(r, 1 << 29, INT32_MAX), s10[i] = rin(r, 36, 42);
+    const int64_t ones[2] = {1, 1}, pad1[4] = {1, 1, 1, 1}, k3[2] = {3, 3}, s2[2] = {2, 2};
+    const char *ci1[3] = {"x", "w1", "b1"}, *ci2[3] = {"p1", "w2", "b2"}, *ci3[3] = {"q2", "w3", "b3"},
+               *ci4[3] = {"p1", "w4", "b4"};
+    (void)ci4;
+    t2c_attr c1a[4] = {at_is("pads", pad1, 4), at_i("x_zero_point", -3), at_is("strides", ones, 2),
+                       at_i("w_zero_point", wbits == 4 ? 1 : 0)};
+    w_op(w, "conv2d", "conv1", 3, ci1, "c1", 4, c1a);
+    t2c_attr r1[5] = {at_is("multiplier", m12, 12), at_is("shift", s12, 12), at_i("lo", 0),
+                      at_s("rounding", "half_even"), at_i("zero_point", 0)};
+    const char *rin1[1] = {"c1"};
+    w_op(w, "requantize", "conv1.rq", 1, rin1, "q1", 5, r1);
+    t2c_attr pa[3] = {at_is("kernel", k3, 2), at_is("strides", s2, 2), at_is("pads", pad1, 4)};
+    const char *pin[1] = {"q1"};
+    w_op(w, "maxpool2d", "pool", 1, pin, "p1", 3, pa);
+    t2c_attr c2a[2] = {at_is("pads", pad1, 4), at_i("group", 12)};
+    w_op(w, "conv2d", "dw", 3, ci2, "c2", 2, c2a);
+    t2c_attr r2[4] = {at_is("multiplier", m12, 12), at_is("shift", s12, 12), at_s("rounding", "tflite"),
+                      at_i("zero_point", 3)};
+    const char *rin2[1] = {"c2"};
+    w_op(w, "requantize", "dw.rq", 1, rin2, "q2", 4, r2);
+    w_op(w, "conv2d", "pw", 3, ci3, "c3", 0, NULL);
+    t2c_attr r3[3] = {at_is("multiplier", m10, 10), at_is("shift", s10, 10), at_s("rounding", "half_away")};
+    const char *rin3[1] = {"c3"};
+    w_op(w, "requantize", "pw.rq", 1, rin3, "q3", 3, r3);
+    const char *ci4b[3] = {"p1", "w4", "b4"};
+    /* p1 is [1,12,7,6] uint8; the projection is 1x1 12 -> 10 */
+    t2c_attr c4a[1] = {at_i("x_zero_point", 1)};
+    w_op(w, "conv2d", "proj", 3, ci4b, "c4", 1, c4a);
+    t2c_attr r4[2] = {at_is("multiplier", m10, 10), at_is("shift", s10, 10)};
+    const char *rin4[1] = {"c4"};
+    w_op(w, "requantize", "proj.rq", 1, rin4, "q4", 2, r4);
+    t2c_attr aa[9] = {at_i("left_shift", 20), at_i("a_multiplier", 1 << 30), at_i("a_shift", 31),
+                      at_i("b_multiplier", 1500000000), at_i("b_shift", 32), at_i("out_multiplier", 1700000000),
+                      at_i("out_shift", 50), at_i("lo", 0), at_s("rounding", "half_even")};
+    const char *ain[2] = {"q3", "q4"};
+    w_op(w, "add", "add", 2, ain, "s", 9, aa);
+    const char *gin[1] = {"s"};
+    w_op(w, "global_avgpool", "gap", 1, gin, "gp", 0, NULL);
+    t2c_attr fa[1] = {at_i("axis", 1)};
+    const char *fin[1] = {"gp"};
+    w_op(w, "flatten", "flat", 1, fin, "fl", 1, fa);
+    const char *lin[3] = {"fl", "wl", "bl"};
+    w_op(w, "linear", "fc", 3, lin, "cl", 0, NULL);
+    int64_t ml[1] = {1 << 30}, sl[1] = {36};
+    t2c_attr rl[2] = {at_is("multiplier", ml, 1), at_is("shift", sl, 1)};
+    const char *rinl[1] = {"cl"};
+    w_op(w, "requantize", "fc.rq", 1, rinl, "y", 2, rl);
+    const int64_t shr[1] = {1}, shc[1] = {10};
+    t2c_attr ra[1] = {at_is("shape", (const int64_t[]){1, 10}, 2)};
+    t2c_attr rc[1] = {at_is("shape", (const int64_t[]){10, 1}, 2)};
+    (void)shr, (void)shc;
+    const char *fl1[1] = {"fl"};
+    w_op(w, "reshape", "row", 1, fl1, "fr", 1, ra);
+    w_op(w, "reshape", "col", 1, fl1, "fcol", 1, rc);
+    const char *min_[2] = {"fcol", "fr"};
+    t2c_attr ma[2] = {at_i("a_zero_point", 5), at_i("b_zero_point", 250)};
+    w_op(w, "matmul", "outer", 2, min_, "mm", 2, ma);
+    const char *gi[1] = {"x"}, *go[2] = {"y", "mm"};
+    t2c_error err;
+    assert_int_equal(t2c_writer_graph_io(w, 1, gi, 2, go, &err), T2C_OK);
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    assert_int_equal(t2c_writer_to_buffer(w, &buf, &size, &err), T2C_OK);
+    t2c_writer_free(w);
+    t2c_model *m = NULL;
+    const t2c_status st = t2c_model_load_buffer(buf, size, "backends.t2c", NULL, &m, &err);
+    if (st != T2C_OK)
+        fail_msg("%s", err.message);
+    free(buf);
+    return m;
+}
+
+typedef struct op_record {
+    unsigned char *data[64];
+    size_t size[64];
+} op_record;
+
+static int record_hook(const t2c_op_view *op, int when, void *user)
+{
+    op_record *rec = user;
+    (void)when;
+    const t2c_tensor *t = op->outputs[0];
+    const size_t n = (size_t)t2c_tensor_numel(t) * t2c_dtype_mem_size(t->dtype);
+    free(rec->data[op->index]);
+    rec->data[op->index] = malloc(n);
+    memcpy(rec->data[op->index], t->data, n);
+    rec->size[op->index] = n;
+    return 0;
+}
+
+static void run_model(t2c_model *m, const char *backend, int threads, int batch, const int8_t *input, int hooks,
+                      op_record *rec, unsigned char **outs, size_t *out_sizes, t2c_session **keep)
+{
+    t2c_session_options o = {batch, threads, backend};
+    t2c_session *s = NULL;
+    t2c_error err;
+    assert_int_equal(t2c_session_create_ex(m, &o, &s, &err), T2C_OK);
+    t2c_tensor *x = t2c_session_input(s, 0);
+    memcpy(x->data, input, (size_t)t2c_tensor_numel(x));
+    if (hooks)
+        assert_true(t2c_session_add_hook(s, NULL, T2C_HOOK_AFTER, record_hook, rec, &err) >= 0);
+    assert_int_equal(t2c_session_run(s, &err), T2C_OK);
+    for (int i = 0; i < t2c_model_output_count(m); i++) {
+        const t2c_tensor *y = t2c_session_output(s, i);
+        out_sizes[i] = (size_t)t2c_tensor_numel(y) * t2c_dtype_mem_size(y->dtype);
+        outs[i] = malloc(out_sizes[i]);
+        memcpy(outs[i], y->data, out_sizes[i]);
+    }
+    if (keep)
+        *keep = s;
+    else
+        t2c_session_free(s);
+}
+
+static void test_whole_model_backends(void **state)
+{
+    (void)state;
+    static const char *const backends[] = {"ref", "blas", "simd", "auto", "conv2d.simd-avx2",
+                                           "conv2d.simd-avxvnni", "linear.simd-avx2"};
+    for (int wbits = 4; wbits <= 8; wbits += 4)
+        for (int batch = 1; batch <= 3; batch += 2) {
+            rng r = {(uint64_t)(wbits * 100 + batch)};
+            t2c_model *m = build_model(&r, wbits);
+            const int64_t n = 6 * 13 * 11 * batch;
+            int8_t *input = malloc((size_t)n);
+            for (int64_t i = 0; i < n; i++)
+                input[i] = (int8_t)rval(&r, T2C_INT8);
+            op_record ref = {0};
+            unsigned char *ref_out[2];
+            size_t ref_size[2];
+            run_model(m, "ref", 1, batch, input, 1, &ref, ref_out, ref_size, NULL);
+            const int nops = t2c_model_op_count(m);
+            int fused_seen = 0;
+            for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++)
+                for (int threads = 1; threads <= 2; threads++) {
+                    for (int hooks = 0; hooks <= 1; hooks++) {
+                        op_record got = {0};
+                        unsigned char *outs[2];
+                        size_t sizes[2];
+                        t2c_session *s = NULL;
+                        run_model(m, backends[b], threads, batch, input, hooks, &got, outs, sizes, &s);
+                        for (int i = 0; i < 2; i++) {
+                            assert_int_equal(sizes[i], ref_size[i]);
+                            if (memcmp(outs[i], ref_out[i], sizes[i]) != 0)
+                                fail_msg("backend %s, %d threads, batch %d, hooks %d: graph output %d differs",
+                                         backends[b], threads, batch, hooks, i);
+                            free(outs[i]);
+                        }
+                        for (int o = 0; hooks && o < nops; o++) {
+                            assert_int_equal(got.size[o], ref.size[o]);
+                            if (memcmp(got.data[o], ref.data[o], ref.size[o]) != 0)
+                                fail_msg("backend %s, %d threads: op %s (kernel %s) differs", backends[b], threads,
+                                         t2c_session_op(s, o)->name, t2c_session_op_kernel(s, o));
+                            free(got.data[o]);
+                        }
+                        for (int o = 0; o < nops; o++)
+                            fused_seen |= strcmp(t2c_session_op_kernel(s, o), "fused") == 0;
+                        if (strcmp(backends[b], "ref") == 0)
+                            for (int o = 0; o < nops; o++)
+                                assert_string_equal(t2c_session_op_kernel(s, o), "ref");
+                        assert_int_equal(t2c_session_threads(s), threads);
+                        t2c_session_free(s);
+                    }
+                }
+            if (t2c_simd_supported(T2C_SIMD_AVX512VNNI))
+                assert_true(fused_seen);
+            for (int o = 0; o < nops; o++)
+                free(ref.data[o]);
+            free(ref_out[0]), free(ref_out[1]);
+            free(input);
+            t2c_model_free(m);
+        }
+}
+
+static void test_session_options_rejected(void **state)
+{
+    (void)state;
+    rng r = {42};
+    t2c_model *m = build_model(&r, 8);
+    t2c_session *s = NULL;
+    t2c_error err;
+    t2c_session_options o = {1, 1, "gpu"};
+    assert_int_equal(t2c_session_create_ex(m, &o, &s, &err), T2C_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "gpu"));
+    assert_null(s);
+    o.backend = "simd", o.threads = 0;
+    assert_int_equal(t2c_session_create_ex(m, &o, &s, &err), T2C_ERR_INVALID_ARG);
+    o.threads = 65;
+    assert_int_equal(t2c_session_create_ex(m, &o, &s, &err), T2C_ERR_INVALID_ARG);
+    assert_int_equal(t2c_session_create_ex(m, NULL, &s, &err), T2C_ERR_INVALID_ARG);
+    assert_non_null(t2c_backends_available());
+    assert_non_null(strstr(t2c_backends_available(), "blas"));
+    t2c_model_free(m);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    t2c_error err;
+    pools[1] = NULL;
+    if (t2c_exec_create(2, &pools[2], &err) != T2C_OK || t2c_exec_create(3, &pools[3], &err) != T2C_OK)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    t2c_exec_free(pools[2]);
+    t2c_exec_free(pools[3]);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exec_covers_once),
+        cmocka_unit_test(test_hand_worked_conv),
+        cmocka_unit_test(test_hand_worked_requantize),
+        cmocka_unit_test(test_random_conv2d),
+        cmocka_unit_test(test_random_linear),
+        cmocka_unit_test(test_random_matmul),
+        cmocka_unit_test(test_random_requantize),
+        cmocka_unit_test(test_random_add),
+        cmocka_unit_test(test_random_maxpool),
+        cmocka_unit_test(test_random_conv_requantize_fused),
+        cmocka_unit_test(test_whole_model_backends),
+        cmocka_unit_test(test_session_options_rejected),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
