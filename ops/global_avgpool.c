@@ -23,7 +23,8 @@ t2c_status t2c_global_avgpool_ref(const t2c_global_avgpool_params *p, const t2c_
 
 static int gap_dtype_ok(t2c_dtype d)
 {
-    return d == T2C_INT4 || d == T2C_UINT4 || d == T2C_INT8 || d == T2C_UINT8;
+    /* int16: integer-mode Torch2Chip imports average their int16 fixed-point residual stream */
+    return d == T2C_INT4 || d == T2C_UINT4 || d == T2C_INT8 || d == T2C_UINT8 || d == T2C_INT16;
 }
 
 static t2c_status gap_prepare(t2c_node *node, t2c_error *err)
@@ -34,7 +35,7 @@ static t2c_status gap_prepare(t2c_node *node, t2c_error *err)
     const t2c_tensor *x = node->inputs[0];
     t2c_tensor *y = node->outputs[0];
     if (!gap_dtype_ok(x->dtype))
-        return t2c_error_set(err, T2C_ERR_DTYPE, "input is %s; it must be int4, uint4, int8 or uint8",
+        return t2c_error_set(err, T2C_ERR_DTYPE, "input is %s; it must be int4, uint4, int8, uint8 or int16",
                              t2c_dtype_name(x->dtype));
     char s[128];
     if (x->rank != 4)

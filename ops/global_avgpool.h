@@ -12,7 +12,7 @@ typedef struct t2c_global_avgpool_params {
 } t2c_global_avgpool_params;
 
 /* y[n,c,0,0] = clamp(round_div(sum, H*W) or scale_round(sum, multiplier, 0, shift), range(dtype))
- * with sum = Σ_{h,w} x[n,c,h,w]. x is [N, C, H, W] int4/uint4/int8/uint8, y is [N, C, 1, 1]. */
+ * with sum = Σ_{h,w} x[n,c,h,w]. x is [N, C, H, W] int4/uint4/int8/uint8/int16, y is [N, C, 1, 1]. */
 t2c_status t2c_global_avgpool_ref(const t2c_global_avgpool_params *p, const t2c_tensor *x,
                                   t2c_tensor *y, t2c_error *err);
 

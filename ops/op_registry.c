@@ -8,6 +8,12 @@ static const t2c_op_def *const registry[] = {
     &t2c_op_matmul,   &t2c_op_requantize, &t2c_op_add,        &t2c_op_relu,
     &t2c_op_clamp,    &t2c_op_maxpool2d,  &t2c_op_avgpool2d,  &t2c_op_global_avgpool,
     &t2c_op_flatten,  &t2c_op_reshape,    &t2c_op_concat,
+    /* Torch2Chip compat (binary32) ops */
+    &t2c_op_conv2d_f32, &t2c_op_mulshift_f32, &t2c_op_add_f32, &t2c_op_maxpool2d_f32,
+    &t2c_op_global_avgpool_f32,
+    /* transformer ops */
+    &t2c_op_transpose, &t2c_op_slice, &t2c_op_gather, &t2c_op_expand, &t2c_op_broadcast_add, &t2c_op_mul,
+    &t2c_op_softmax, &t2c_op_layernorm, &t2c_op_gelu,
 };
 
 int t2c_op_registry_count(void) { return (int)(sizeof registry / sizeof registry[0]); }

@@ -761,6 +761,161 @@ def concat(xs, axis, name=None):
 
 
 # ---------------------------------------------------------------------------------------------
+# Float32 compat ops (ops/README.md "Float32 compat ops (Torch2Chip)"): binary32 / binary64
+# recipes, each step a separate NumPy operation in the README's order (NumPy rounds every
+# float32 and float64 operation to nearest-even and never fuses a multiply with an add).
+# ---------------------------------------------------------------------------------------------
+
+_F32 = np.float32
+
+
+def _relu_step(w):
+    """w < 0 ? +0.0 : w  (-0.0 and NaN pass through)."""
+    return np.where(w < 0, _F32(0.0), w).astype(np.float32)
+
+
+def _check_binary32(label, what, values):
+    out = []
+    for v in values:
+        v = float(v)
+        if not np.isfinite(v) or float(_F32(v)) != v:
+            raise OpError(label, f"{what} value {v!r} is not a finite binary32 value")
+        out.append(_F32(v))
+    return out
+
+
+def conv2d_f32(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group=1, name=None):
+    """float32 (or int activation) x int weights -> float32: binary64 sum in recipe order, one rounding."""
+    label = _label("conv2d_f32", name)
+    x, w = np.asarray(x), np.asarray(w)
+    if x.ndim != 4 or w.ndim != 4:
+        raise OpError(label, "input and weight must have rank 4")
+    sh, sw = _pair(label, "strides", strides)
+    dh, dw = _pair(label, "dilations", dilations)
+    top, left, bottom, right = _pads(label, pads)
+    N, Cin, H, W = x.shape
+    Cout, cin_g, KH, KW = w.shape
+    if group < 1 or Cin % group or Cout % group or cin_g != Cin // group:
+        raise OpError(label, f"group = {group} does not fit input {list(x.shape)} and weight {list(w.shape)}")
+    Ho = _out_size(label, H, top, bottom, KH, dh, sh)
+    Wo = _out_size(label, W, left, right, KW, dw, sw)
+    cout_g = Cout // group
+    xd = x.astype(np.float64)                      # exact for float32 and integer inputs
+    acc = np.zeros((N, Cout, Ho, Wo), np.float64)
+    if b is not None:
+        b = np.asarray(b)
+        if b.dtype != np.float32 or b.shape != (Cout,):
+            raise OpError(label, f"bias must be float32 [{Cout}]")
+        acc += b.astype(np.float64)[None, :, None, None]
+    oh, ow = np.arange(Ho), np.arange(Wo)
+    for ci in range(cin_g):
+        chan = (np.arange(Cout) // cout_g) * cin_g + ci      # input channel read by each co
+        for kh in range(KH):
+            ih = oh * sh - top + kh * dh
+            rows_ok = (ih >= 0) & (ih < H)
+            for kw in range(KW):
+                iw = ow * sw - left + kw * dw
+                cols_ok = (iw >= 0) & (iw < W)
+                mask = rows_ok[:, None] & cols_ok[None, :]
+                if not mask.any():
+                    continue
+                xs = xd[:, chan][:, :, np.clip(ih, 0, H - 1)][:, :, :, np.clip(iw, 0, W - 1)]
+                prod = xs * w[:, ci, kh, kw].astype(np.float64)[None, :, None, None]   # exact
+                acc = np.where(mask[None, None], acc + prod, acc)  # skipped taps add nothing
+    return acc.astype(np.float32)
+
+
+def mulshift_f32(x, scale, bias=(0.0,), shift=0, relu=0, axis=1, name=None):
+    """((float)x * scale[c] + bias[c]) * 2^-shift, each step rounded to binary32; optional relu."""
+    label = _label("mulshift_f32", name)
+    x = np.asarray(x)
+    if x.dtype not in (np.int32, np.float32):
+        raise OpError(label, f"input must be int32 or float32, not {x.dtype}")
+    if x.ndim < 1 or not 0 <= axis < x.ndim:
+        raise OpError(label, f"axis = {axis} is outside 0..{x.ndim - 1}")
+    if not 0 <= shift <= 126 or relu not in (0, 1):
+        raise OpError(label, f"shift = {shift} must be 0..126 and relu = {relu} 0 or 1")
+    C = x.shape[axis]
+    scale = np.atleast_1d(scale)
+    bias = np.atleast_1d(bias)
+    if len(scale) not in (1, C) or len(bias) not in (1, C):
+        raise OpError(label, f"'scale' and 'bias' need 1 or {C} values")
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    s = np.array(_check_binary32(label, "scale", scale), np.float32).reshape(shape)
+    b = np.array(_check_binary32(label, "bias", bias), np.float32).reshape(shape)
+    with np.errstate(all="ignore"):
+        t = x.astype(np.float32)             # int32 -> nearest binary32 (ties to even)
+        u = t * s
+        v = u + b
+        w = v * _F32(2.0 ** -shift)
+    return _relu_step(w) if relu else w.astype(np.float32)
+
+
+def add_f32(a, b, relu=0, name=None):
+    """a + b in binary32, optional relu."""
+    label = _label("add_f32", name)
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.float32 or b.dtype != np.float32:
+        raise OpError(label, "inputs must be float32")
+    if a.shape != b.shape:
+        raise OpError(label, f"input shapes {list(a.shape)} and {list(b.shape)} differ")
+    with np.errstate(all="ignore"):
+        w = a + b
+    return _relu_step(w) if relu else w
+
+
+def maxpool2d_f32(x, kernel, strides=None, pads=(0, 0, 0, 0), dilations=(1, 1), name=None):
+    """Max over each window's in-input positions, row-major scan, m = v if v > m or v is NaN."""
+    label = _label("maxpool2d_f32", name)
+    x = np.asarray(x)
+    if x.dtype != np.float32 or x.ndim != 4:
+        raise OpError(label, "input must be float32 [N, C, H, W]")
+    kh_, kw_ = _pair(label, "kernel", kernel)
+    sh, sw = _pair(label, "strides", kernel if strides is None else strides)
+    dh, dw = _pair(label, "dilations", dilations)
+    top, left, bottom, right = _pads(label, pads)
+    if top >= kh_ or bottom >= kh_ or left >= kw_ or right >= kw_:
+        raise OpError(label, "pads must be below the kernel")
+    N, C, H, W = x.shape
+    Ho = _out_size(label, H, top, bottom, kh_, dh, sh)
+    Wo = _out_size(label, W, left, right, kw_, dw, sw)
+    m = np.zeros((N, C, Ho, Wo), np.float32)
+    have = np.zeros((Ho, Wo), bool)
+    oh, ow = np.arange(Ho), np.arange(Wo)
+    for kh in range(kh_):
+        ih = oh * sh - top + kh * dh
+        for kw in range(kw_):
+            iw = ow * sw - left + kw * dw
+            inside = ((ih >= 0) & (ih < H))[:, None] & ((iw >= 0) & (iw < W))[None, :]
+            v = x[:, :, np.clip(ih, 0, H - 1)][:, :, :, np.clip(iw, 0, W - 1)]
+            take = inside[None, None] & (~have[None, None] | (v > m) | np.isnan(v))
+            m = np.where(take, v, m)
+            have |= inside
+    if not have.all():
+        raise OpError(label, "a window lies entirely in padding")
+    return m
+
+
+def global_avgpool_f32(x, name=None):
+    """(float)(binary64 row-major sum) / (float)(H*W) in binary32 -> [N, C, 1, 1]."""
+    label = _label("global_avgpool_f32", name)
+    x = np.asarray(x)
+    if x.dtype != np.float32 or x.ndim != 4:
+        raise OpError(label, "input must be float32 [N, C, H, W]")
+    N, C, H, W = x.shape
+    if not 1 <= H * W <= 1 << 24:
+        raise OpError(label, "H*W must be 1 .. 2^24")
+    s = np.zeros((N, C), np.float64)
+    for h in range(H):
+        for w in range(W):
+            s = s + x[:, :, h, w].astype(np.float64)
+    with np.errstate(all="ignore"):
+        y = s.astype(np.float32) / _F32(H * W)
+    return y.reshape(N, C, 1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
 # Executor
 # ---------------------------------------------------------------------------------------------
 
@@ -992,7 +1147,7 @@ def _run_avgpool2d(nd):
 
 def _run_global_avgpool(nd):
     nd.n_inputs(1, 1)
-    nd.dtype_in(0, INT_ACT, "input")
+    nd.dtype_in(0, INT_ACT + ("int16",), "input")
     nd.same_out_dtype()
     return global_avgpool(nd.ins[0], nd.enum("rounding", "half_even", ROUNDINGS),
                           multiplier=nd.int("multiplier", None),
@@ -1020,6 +1175,66 @@ def _run_concat(nd):
     return concat(nd.ins, nd.int("axis"), name=nd.op.name)
 
 
+def _floats_attr(nd, key, default=_REQUIRED):
+    v, present = nd._get(key, default)
+    if not present:
+        return v
+    vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
+    if not vals or any(isinstance(e, bool) or not isinstance(e, (int, float, np.integer, np.floating))
+                       for e in vals):
+        nd.fail(f"attribute '{key}' must be a float or a non-empty float array")
+    return [float(e) for e in vals]
+
+
+def _run_conv2d_f32(nd):
+    nd.n_inputs(2, 3)
+    nd.dtype_in(0, ("float32",) + INT_ACT, "input")
+    nd.dtype_in(1, INT_WEIGHT, "weight")
+    b = nd.ins[2] if len(nd.ins) > 2 else None
+    if b is not None:
+        nd.dtype_in(2, ("float32",), "bias")
+    nd.out("float32")
+    return conv2d_f32(nd.ins[0], nd.ins[1], b,
+                      strides=nd.ints("strides", [1, 1], 2, 1),
+                      pads=nd.ints("pads", [0, 0, 0, 0], 4, 0),
+                      dilations=nd.ints("dilations", [1, 1], 2, 1),
+                      group=nd.int("group", 1, 1), name=nd.op.name)
+
+
+def _run_mulshift_f32(nd):
+    nd.n_inputs(1, 1)
+    nd.dtype_in(0, ("int32", "float32"), "input")
+    nd.out("float32")
+    return mulshift_f32(nd.ins[0], _floats_attr(nd, "scale"), _floats_attr(nd, "bias", [0.0]),
+                        shift=nd.int("shift", 0, 0, 126), relu=nd.int("relu", 0, 0, 1),
+                        axis=nd.int("axis", 1, 0), name=nd.op.name)
+
+
+def _run_add_f32(nd):
+    nd.n_inputs(2, 2)
+    nd.dtype_in(0, ("float32",), "input_a")
+    nd.dtype_in(1, ("float32",), "input_b")
+    nd.out("float32")
+    return add_f32(nd.ins[0], nd.ins[1], relu=nd.int("relu", 0, 0, 1), name=nd.op.name)
+
+
+def _run_maxpool2d_f32(nd):
+    nd.n_inputs(1, 1)
+    nd.dtype_in(0, ("float32",), "input")
+    nd.out("float32")
+    kernel = nd.ints("kernel", _REQUIRED, 2, 1)
+    return maxpool2d_f32(nd.ins[0], kernel, nd.ints("strides", kernel, 2, 1),
+                         nd.ints("pads", [0, 0, 0, 0], 4, 0), nd.ints("dilations", [1, 1], 2, 1),
+                         name=nd.op.name)
+
+
+def _run_global_avgpool_f32(nd):
+    nd.n_inputs(1, 1)
+    nd.dtype_in(0, ("float32",), "input")
+    nd.out("float32")
+    return global_avgpool_f32(nd.ins[0], name=nd.op.name)
+
+
 OPS = {
     "quantize": _run_quantize,
     "dequantize": _run_dequantize,
@@ -1036,7 +1251,474 @@ OPS = {
     "flatten": _run_flatten,
     "reshape": _run_reshape,
     "concat": _run_concat,
+    "conv2d_f32": _run_conv2d_f32,
+    "mulshift_f32": _run_mulshift_f32,
+    "add_f32": _run_add_f32,
+    "maxpool2d_f32": _run_maxpool2d_f32,
+    "global_avgpool_f32": _run_global_avgpool_f32,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformer ops (README "Transformer ops"): data movement, broadcasting arithmetic, softmax,
+# layernorm, gelu. Written from the README text; vectorized int64 NumPy where the README's bounds
+# show every intermediate fits, Python ints (math.isqrt) for the square root.
+# ---------------------------------------------------------------------------------------------
+
+import math  # noqa: E402  (math.isqrt: the square root of layernorm)
+
+
+def _axis(label, axis, ndim):
+    if not -(ndim - 1) <= axis <= ndim - 1:
+        raise OpError(label, f"axis = {axis} is outside [{-(ndim - 1)}, {ndim - 1}]")
+    axis = axis + ndim if axis < 0 else axis
+    if axis == 0:
+        raise OpError(label, "axis must not be the batch axis")
+    return axis
+
+
+def transpose(x, perm, name=None):
+    """README transpose: y = x with dims permuted; perm[0] must be 0."""
+    label = _label("transpose", name)
+    x = np.asarray(x)
+    if x.ndim < 2 or sorted(perm) != list(range(x.ndim)) or perm[0] != 0:
+        raise OpError(label, f"perm {list(perm)} is not a permutation of 0..{x.ndim - 1} keeping 0 first")
+    return np.ascontiguousarray(np.transpose(x, perm))
+
+
+def slice_(x, axis, start, end=None, step=1, name=None):
+    """README slice: positions start, start+step, ... < end along axis."""
+    label = _label("slice", name)
+    x = np.asarray(x)
+    axis = _axis(label, axis, x.ndim)
+    n = x.shape[axis]
+    end = n if end is None else end
+    if not (0 <= start < n and start < end <= n and step >= 1):
+        raise OpError(label, f"start/end/step = {start}/{end}/{step} do not fit dim {n}")
+    sl = [slice(None)] * x.ndim
+    sl[axis] = slice(start, end, step)
+    return np.ascontiguousarray(x[tuple(sl)])
+
+
+def gather(x, indices, axis, name=None):
+    """README gather: y[.., k, ..] = x[.., idx[k], ..], negative indices from the end."""
+    label = _label("gather", name)
+    x = np.asarray(x)
+    axis = _axis(label, axis, x.ndim)
+    idx = _ints(indices).reshape(-1)
+    n = x.shape[axis]
+    bad = np.nonzero((idx < -n) | (idx >= n))[0]
+    if bad.size:
+        raise OpError(label, f"index {int(idx[bad[0]])} at position {int(bad[0])} is outside [{-n}, {n})")
+    return np.ascontiguousarray(np.take(x, np.where(idx < 0, idx + n, idx), axis=axis))
+
+
+def expand(x, shape, batch=None, name=None):
+    """README expand: x broadcast to [batch] + shape (-1 keeps x's dim); batch defaults to x's dim 0."""
+    label = _label("expand", name)
+    x = np.asarray(x)
+    if x.ndim < 2 or len(shape) != x.ndim - 1:
+        raise OpError(label, f"'shape' needs {x.ndim - 1} values for input shape {list(x.shape)}")
+    batch = x.shape[0] if batch is None else batch
+    out = [batch] + [x.shape[i + 1] if s == -1 else s for i, s in enumerate(shape)]
+    for i, (dx, do) in enumerate(zip(x.shape, out)):
+        if do < 1 or dx not in (1, do):
+            raise OpError(label, f"input {list(x.shape)} cannot expand to {out} along dim {i}")
+    return np.ascontiguousarray(np.broadcast_to(x, out))
+
+
+def _bshape(label, a, b):
+    try:
+        return np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise OpError(label, f"input shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from None
+
+
+def broadcast_add(a, b, dtype="int8", name=None, **attrs):
+    """README broadcast_add: add's recipe on the broadcast inputs."""
+    label = _label("broadcast_add", name)
+    a, b = np.asarray(a), np.asarray(b)
+    shape = _bshape(label, a, b)
+    return add(np.broadcast_to(a, shape), np.broadcast_to(b, shape), dtype=dtype, name=name, **attrs)
+
+
+def _span(dtype, zp):
+    lo, hi = DTYPE_RANGE[dtype]
+    return max(hi - zp, zp - lo)
+
+
+def mul(a, b, a_zero_point=0, b_zero_point=0, multiplier=1, shift=0, out_zero_point=0,
+        rounding="half_even", lo=None, hi=None, dtype="int8", a_dtype=None, b_dtype=None, name=None):
+    """README mul: clamp(scale_round((a - za)(b - zb), m, 0, s) + zo, lo, hi), broadcasting."""
+    label = _label("mul", name)
+    a, b = np.asarray(a), np.asarray(b)
+    if _span(_dtype_of(a, a_dtype), a_zero_point) * _span(_dtype_of(b, b_dtype), b_zero_point) >= 1 << 31:
+        raise OpError(label, "|a - a_zero_point|·|b - b_zero_point| can reach 2^31")
+    lo, hi = _out_range(label, dtype, lo, hi)
+    shape = _bshape(label, a, b)
+    p = (np.broadcast_to(_ints(a), shape) - int(a_zero_point)) * (np.broadcast_to(_ints(b), shape) - int(b_zero_point))
+    try:
+        v = scale_round(p, multiplier, 0, shift, rounding)
+    except ValueError as e:
+        raise OpError(label, str(e)) from None
+    return np.clip(v + int(out_zero_point), lo, hi).astype(NP_DTYPE[dtype])
+
+
+def _half_up_shift(v, s):
+    """round(v / 2^s), ties up: floor((v + 2^(s-1)) / 2^s) (s >= 0)."""
+    return v if s == 0 else (v + (1 << (s - 1))) >> s
+
+
+def _half_up_div(n, d):
+    """round(n / d), ties up, d >= 1: floor((2n + d) / (2d))."""
+    return (2 * n + d) // (2 * d)
+
+
+SOFTMAX_METHODS = ("ibert", "shift", "lut", "tflite")
+_I32 = 1 << 31
+
+
+def softmax_exp(t, method, table=None, lut_shift=0):
+    """exp stage of the ibert/shift/lut softmax on t <= 0 in Q14 (int64 array) -> [0, 2^30]."""
+    t = _ints(t)
+    if method == "ibert":
+        z = (-t) // 11357
+        p = t + z * 11357
+        poly = (p + 22168) ** 2 + 257578234
+        return poly >> np.minimum(z, 62)
+    if method == "shift":
+        u = np.maximum(t + (t >> 1) - (t >> 4), -15 * 16384)
+        q = (-u) >> 14
+        r = u + (q << 14)
+        return (16384 + (r >> 1)) << (15 - q)
+    table = _ints(table).reshape(-1)
+    i = np.minimum(_half_up_shift(-t, lut_shift), table.size - 1)
+    return table[i]
+
+
+def _i32(v):
+    return wrap(v, 32)
+
+
+def tflite_exp_on_negative_values(a):
+    """gemmlowp exp_on_negative_values, Q5.26 (int32, <= 0) -> Q0.31, README recipe."""
+    a = _ints(a)
+    m = (a & ((1 << 24) - 1)) - (1 << 24)
+    x = m * 32 + (1 << 28)
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    s = rdbpot(_i32(srdhm(_i32(rdbpot(x4, 2) + x3), 715827883) + x2), 1)
+    e = _i32(1895147668 + srdhm(1895147668, _i32(x + s)))
+    rem = _i32(m - a)
+    for k, c in enumerate((1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)):
+        e = np.where((rem >> (24 + k)) & 1 == 1, srdhm(e, c), e)
+    return np.where(a == 0, _I32 - 1, e)
+
+
+def _sat_shl(x, k):
+    thr = (1 << (31 - k)) - 1
+    return np.where(x > thr, _I32 - 1, np.where(x < -thr, -_I32, x << k))
+
+
+def tflite_one_over_one_plus_x(v):
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1 (Q0.31 in [0, 2^31)), README recipe."""
+    v = _ints(v)
+    s = v + (_I32 - 1)
+    hd = np.where(s >= 0, (s + 1) // 2, -((-(s - 1)) // 2))   # (s ± 1) / 2 truncated toward zero
+    x = _i32(1515870810 + srdhm(hd, -1010580540))
+    for _ in range(3):
+        x = _i32(x + _sat_shl(srdhm(x, _i32((1 << 29) - srdhm(hd, x))), 2))
+    return _sat_shl(x, 1)
+
+
+def softmax(x, x_multiplier, x_shift, method="ibert", table=None, out_bits=None, zero_point=None,
+            lut_shift=0, dtype="uint8", x_dtype=None, name=None):
+    """README softmax over the last axis."""
+    label = _label("softmax", name)
+    if method not in SOFTMAX_METHODS:
+        raise OpError(label, f"method = '{method}' is not one of: {', '.join(SOFTMAX_METHODS)}")
+    if dtype not in ("uint8", "int8", "int16"):
+        raise OpError(label, f"output dtype {dtype} is not uint8/int8/int16")
+    bits = 16 if dtype == "int16" else 8
+    ymin, ymax = DTYPE_RANGE[dtype]
+    out_bits = bits if out_bits is None else int(out_bits)
+    zero_point = ymin if zero_point is None else int(zero_point)
+    if not 1 <= out_bits <= 16 or not ymin <= zero_point <= ymax:
+        raise OpError(label, f"out_bits = {out_bits} / zero_point = {zero_point} out of range")
+    if not 0 <= x_multiplier < _I32:
+        raise OpError(label, f"x_multiplier = {x_multiplier} is outside [0, 2^31)")
+    x = _ints(x)
+    if x.ndim < 2:
+        raise OpError(label, "input needs rank >= 2")
+    xd = _dtype_of(np.asarray(x), x_dtype) if x_dtype else None
+    L = x.shape[-1]
+    rows = x.reshape(-1, L)
+    mx = rows.max(axis=1, keepdims=True)
+    d = rows - mx
+    if method == "tflite":
+        if xd not in (None, "int8", "uint8"):
+            raise OpError(label, f"method tflite takes int8 or uint8 input, not {xd}")
+        if not 26 <= x_shift <= 57:
+            raise OpError(label, f"x_shift = {x_shift} is outside [26, 57]")
+        if out_bits != bits or zero_point != ymin:
+            raise OpError(label, f"method tflite needs out_bits = {bits} and zero_point = {ymin}")
+        if L > (4095 if bits == 16 else 511):
+            raise OpError(label, f"method tflite: rows of {L} are too long for {dtype}")
+        ls = 57 - x_shift
+        diff_min = -((31 << 26) >> ls)
+        keep = d >= diff_min
+        a = srdhm(np.where(keep, d, 0) << ls, int(x_multiplier))
+        e = tflite_exp_on_negative_values(a)
+        total = np.where(keep, rdbpot(e, 12), 0).sum(axis=1, keepdims=True)
+        _, ex = np.frexp(total.astype(np.float64))            # total = f·2^ex, 0.5 <= f < 1 (exact)
+        h = 32 - ex.astype(np.int64)                           # leading zeros as uint32
+        recip = tflite_one_over_one_plus_x(_i32((total << h) - _I32))
+        out = rdbpot(srdhm(recip, e), 12 - h + 31 - bits) + ymin
+        y = np.where(keep, np.clip(out, ymin, ymax), ymin)
+        return y.reshape(x.shape).astype(NP_DTYPE[dtype])
+    if not 14 <= x_shift <= 62:
+        raise OpError(label, f"x_shift = {x_shift} is outside [14, 62]")
+    if method == "lut":
+        if table is None:
+            raise OpError(label, "method lut needs the table input")
+        tb = _ints(table).reshape(-1)
+        if tb.size < 1 or int(tb.min()) < 0 or int(tb.max()) > 1 << 30:
+            raise OpError(label, "table entries must be in [0, 2^30]")
+    d = np.maximum(d, -(_I32 - 1))
+    t = _half_up_shift(d * int(x_multiplier), x_shift - 14)
+    e = softmax_exp(t, method, table, lut_shift)
+    total = e.sum(axis=1, keepdims=True)
+    q = _half_up_div(e << out_bits, np.maximum(total, 1))
+    y = np.where(total > 0, q + zero_point, zero_point)
+    return np.clip(y, ymin, ymax).reshape(x.shape).astype(NP_DTYPE[dtype])
+
+
+def layernorm(x, gamma, beta=None, out_shift=0, shift=0, eps=0, out_zero_point=0, lo=None, hi=None,
+              rounding="half_even", dtype="int8", x_dtype=None, name=None):
+    """README layernorm (I-BERT recipe) over the last axis."""
+    label = _label("layernorm", name)
+    if rounding not in ROUNDINGS or rounding == "tflite":
+        raise OpError(label, f"rounding = '{rounding}' is not allowed")
+    lo, hi = _out_range(label, dtype, lo, hi)
+    xa = np.asarray(x)
+    xd = _dtype_of(xa, x_dtype)
+    x = _ints(xa)
+    C = x.shape[-1]
+    w = DTYPE_RANGE[xd][1] - DTYPE_RANGE[xd][0]
+    dmax = -((-w) >> shift)                          # ceil(w / 2^shift)
+    if C * dmax * dmax + eps >= 1 << 63:
+        raise OpError(label, "the variance sum can reach 2^63")
+    g = _ints(gamma).reshape(-1)
+    b = np.zeros(C, np.int64) if beta is None else _ints(beta).reshape(-1)
+    if g.size != C or b.size != C:
+        raise OpError(label, f"gamma and beta must have {C} values")
+    if b.size and _maxabs(b) >= 1 << 62:
+        raise OpError(label, "|beta| must be < 2^62")
+    rows = x.reshape(-1, C)
+    mu = round_div(rows.sum(axis=1, keepdims=True), C, "half_even")
+    d = rows - mu
+    ds = d >> shift
+    var = (ds * ds).sum(axis=1)
+    sigma = np.array([math.isqrt(int(v) + int(eps)) << shift for v in var], dtype=np.int64).reshape(-1, 1)
+    f = np.where(sigma > 0, (1 << 31) // np.maximum(sigma, 1), 0)
+    n = (d * f) >> 1
+    a = n * g[None, :] + b[None, :]
+    y = round_shift(a, out_shift, rounding) + int(out_zero_point)
+    return np.clip(y, lo, hi).reshape(x.shape).astype(NP_DTYPE[dtype])
+
+
+GELU_METHODS = ("ibert", "sigmoid", "lut")
+
+
+def gelu_gate(t, method, table=None, lut_shift=0, lut_offset=0):
+    """The gate Φ in Q16 for t in Q12 (int64 array), README gelu."""
+    t = _ints(t)
+    if method == "ibert":
+        k = np.minimum(np.abs(t), 10247) - 10247
+        erf = (1 << 15) - _half_up_shift(k * k * 9463, 25)
+        return np.where(t >= 0, (1 << 15) + erf, (1 << 15) - erf)
+    if method == "sigmoid":
+        z = t + (t >> 1) + (t >> 3) + (t >> 4)
+        a = -np.abs(z)
+        u = np.maximum(a + (a >> 1) - (a >> 4), -15 * 4096)
+        q = (-u) >> 12
+        r = u + (q << 12)
+        e = (4096 + (r >> 1)) << (15 - q)
+        s = _half_up_div(e << 16, (1 << 27) + e)
+        return np.where(z >= 0, (1 << 16) - s, s)
+    table = _ints(table).reshape(-1)
+    i = np.clip(_half_up_shift(t, lut_shift) + lut_offset, 0, table.size - 1)
+    return table[i]
+
+
+def gelu(x, x_multiplier, x_shift, out_multiplier, out_shift, method="ibert", table=None,
+         x_zero_point=0, out_zero_point=0, lo=None, hi=None, rounding="half_even", lut_shift=0,
+         lut_offset=0, dtype="int8", name=None):
+    """README gelu: v·Φ(v) with the gate in Q16."""
+    label = _label("gelu", name)
+    if method not in GELU_METHODS:
+        raise OpError(label, f"method = '{method}' is not one of: {', '.join(GELU_METHODS)}")
+    if not 12 <= x_shift <= 62 or not 0 <= x_multiplier < _I32:
+        raise OpError(label, "x_multiplier/x_shift out of range")
+    lo, hi = _out_range(label, dtype, lo, hi)
+    if method == "lut":
+        if table is None:
+            raise OpError(label, "method lut needs the table input")
+        tb = _ints(table).reshape(-1)
+        if tb.size < 1 or int(tb.min()) < 0 or int(tb.max()) > 1 << 16:
+            raise OpError(label, "table entries must be in [0, 2^16]")
+        if not 0 <= lut_offset < tb.size:
+            raise OpError(label, f"lut_offset = {lut_offset} is outside the table")
+    v = np.clip(_ints(x) - int(x_zero_point), -(_I32 - 1), _I32 - 1)
+    t = np.clip(_half_up_shift(v * int(x_multiplier), x_shift - 12), -(1 << 30), 1 << 30)
+    g = _half_up_shift(t * gelu_gate(t, method, table, lut_shift, lut_offset), 16)
+    try:
+        y = scale_round(g, out_multiplier, 0, out_shift, rounding)
+    except ValueError as e:
+        raise OpError(label, str(e)) from None
+    return np.clip(y + int(out_zero_point), lo, hi).astype(NP_DTYPE[dtype])
+
+
+def _run_transpose(nd):
+    nd.n_inputs(1, 1)
+    nd.same_out_dtype()
+    return transpose(nd.ins[0], nd.ints("perm"), name=nd.op.name)
+
+
+def _run_slice(nd):
+    nd.n_inputs(1, 1)
+    nd.same_out_dtype()
+    return slice_(nd.ins[0], nd.int("axis"), nd.int("start"), nd.int("end", None), nd.int("step", 1, 1),
+                  name=nd.op.name)
+
+
+def _run_gather(nd):
+    nd.n_inputs(2, 2)
+    nd.dtype_in(1, ("int8", "int16", "int32", "int64"), "indices")
+    if np.asarray(nd.ins[1]).ndim != 1:
+        nd.fail("indices must have rank 1")
+    nd.same_out_dtype()
+    return gather(nd.ins[0], nd.ins[1], nd.int("axis"), name=nd.op.name)
+
+
+def _run_expand(nd):
+    nd.n_inputs(1, 2)
+    nd.same_out_dtype()
+    like = nd.ins[1] if len(nd.ins) > 1 else None
+    return expand(nd.ins[0], nd.ints("shape"), None if like is None else np.asarray(like).shape[0],
+                  name=nd.op.name)
+
+
+def _run_broadcast_add(nd):
+    nd.n_inputs(2, 2)
+    allowed = INT_ACT + ("int16",)
+    nd.dtype_in(0, allowed, "input_a")
+    nd.dtype_in(1, allowed, "input_b")
+    dt = nd.out_dtypes[0]
+    if dt not in allowed:
+        nd.fail(f"output dtype {dt} is not allowed")
+    return broadcast_add(nd.ins[0], nd.ins[1],
+                         a_zero_point=nd.zero_point("a_zero_point", nd.in_dtypes[0]),
+                         b_zero_point=nd.zero_point("b_zero_point", nd.in_dtypes[1]),
+                         left_shift=nd.int("left_shift", 0, 0, 30),
+                         a_multiplier=nd.int("a_multiplier", 1), a_shift=nd.int("a_shift", 0, 0, 62),
+                         b_multiplier=nd.int("b_multiplier", 1), b_shift=nd.int("b_shift", 0, 0, 62),
+                         out_multiplier=nd.int("out_multiplier", 1), out_shift=nd.int("out_shift", 0, 0, 62),
+                         out_zero_point=nd.zero_point("out_zero_point", dt),
+                         rounding=nd.enum("rounding", "half_even", ROUNDINGS),
+                         lo=nd.int("lo", None), hi=nd.int("hi", None), dtype=dt, name=nd.op.name)
+
+
+def _run_mul(nd):
+    nd.n_inputs(2, 2)
+    allowed = INT_ACT + ("int16",)
+    nd.dtype_in(0, allowed, "input_a")
+    nd.dtype_in(1, allowed, "input_b")
+    dt = nd.out_dtypes[0]
+    if dt not in allowed + ("int32",):
+        nd.fail(f"output dtype {dt} is not allowed")
+    return mul(nd.ins[0], nd.ins[1],
+               a_zero_point=nd.zero_point("a_zero_point", nd.in_dtypes[0]),
+               b_zero_point=nd.zero_point("b_zero_point", nd.in_dtypes[1]),
+               multiplier=nd.int("multiplier", 1), shift=nd.int("shift", 0, 0, 62),
+               out_zero_point=nd.zero_point("out_zero_point", dt),
+               rounding=nd.enum("rounding", "half_even", ROUNDINGS),
+               lo=nd.int("lo", None), hi=nd.int("hi", None), dtype=dt,
+               a_dtype=nd.in_dtypes[0], b_dtype=nd.in_dtypes[1], name=nd.op.name)
+
+
+def _run_softmax(nd):
+    nd.n_inputs(1, 2)
+    method = nd.enum("method", "ibert", SOFTMAX_METHODS)
+    nd.dtype_in(0, ("int8", "uint8") if method == "tflite" else ("int8", "uint8", "int16", "int32"), "input")
+    table = nd.ins[1] if len(nd.ins) > 1 else None
+    if method == "lut":
+        if table is None:
+            nd.fail("method lut needs the table input")
+        nd.dtype_in(1, ("int32",), "table")
+        if np.asarray(table).ndim != 1:
+            nd.fail("table must have rank 1")
+    elif table is not None:
+        nd.fail(f"method {method} takes no table input")
+    return softmax(nd.ins[0], nd.int("x_multiplier", _REQUIRED, 0, _I32 - 1), nd.int("x_shift"),
+                   method=method, table=table, out_bits=nd.int("out_bits", None),
+                   zero_point=nd.int("zero_point", None), lut_shift=nd.int("lut_shift", 0, 0, 62),
+                   dtype=nd.out_dtypes[0], x_dtype=nd.in_dtypes[0], name=nd.op.name)
+
+
+def _run_layernorm(nd):
+    nd.n_inputs(2, 3)
+    nd.enum("method", "ibert", ("ibert",))
+    nd.dtype_in(0, ("int8", "uint8", "int16", "int32"), "input")
+    nd.dtype_in(1, ("int8", "int16", "int32"), "gamma")
+    beta = nd.ins[2] if len(nd.ins) > 2 else None
+    if beta is not None:
+        nd.dtype_in(2, ("int32", "int64"), "beta")
+    dt = nd.out_dtypes[0]
+    if dt not in INT_ACT + ("int16",):
+        nd.fail(f"output dtype {dt} is not allowed")
+    return layernorm(nd.ins[0], nd.ins[1], beta, out_shift=nd.int("out_shift", _REQUIRED, 0, 62),
+                     shift=nd.int("shift", 0, 0, 31), eps=nd.int("eps", 0, 0, (1 << 62) - 1),
+                     out_zero_point=nd.zero_point("out_zero_point", dt), lo=nd.int("lo", None),
+                     hi=nd.int("hi", None), rounding=nd.enum("rounding", "half_even", ROUNDINGS),
+                     dtype=dt, x_dtype=nd.in_dtypes[0], name=nd.op.name)
+
+
+def _run_gelu(nd):
+    nd.n_inputs(1, 2)
+    method = nd.enum("method", "ibert", GELU_METHODS)
+    nd.dtype_in(0, ("int8", "uint8", "int16", "int32"), "input")
+    table = nd.ins[1] if len(nd.ins) > 1 else None
+    if method == "lut":
+        if table is None:
+            nd.fail("method lut needs the table input")
+        nd.dtype_in(1, ("int32",), "table")
+    elif table is not None:
+        nd.fail(f"method {method} takes no table input")
+    dt = nd.out_dtypes[0]
+    if dt not in INT_ACT + ("int16",):
+        nd.fail(f"output dtype {dt} is not allowed")
+    return gelu(nd.ins[0], nd.int("x_multiplier", _REQUIRED, 0, _I32 - 1), nd.int("x_shift", _REQUIRED, 12, 62),
+                nd.int("out_multiplier"), nd.int("out_shift", _REQUIRED, 0, 62), method=method, table=table,
+                x_zero_point=nd.zero_point("x_zero_point", nd.in_dtypes[0]),
+                out_zero_point=nd.zero_point("out_zero_point", dt), lo=nd.int("lo", None),
+                hi=nd.int("hi", None), rounding=nd.enum("rounding", "half_even", ROUNDINGS),
+                lut_shift=nd.int("lut_shift", 0, 0, 62), lut_offset=nd.int("lut_offset", 0, 0),
+                dtype=dt, name=nd.op.name)
+
+
+OPS.update({
+    "transpose": _run_transpose,
+    "slice": _run_slice,
+    "gather": _run_gather,
+    "expand": _run_expand,
+    "broadcast_add": _run_broadcast_add,
+    "mul": _run_mul,
+    "softmax": _run_softmax,
+    "layernorm": _run_layernorm,
+    "gelu": _run_gelu,
+})
 
 
 def _check_values(label, a, dtype, what):

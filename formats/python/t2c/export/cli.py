@@ -35,11 +35,12 @@ def parse_override(text):
 
 def build_parser():
     from ..models import ARCHS
+    from .vit import VIT_ARCHS, add_arguments as add_vit_arguments
 
     ap = argparse.ArgumentParser(prog="t2c-export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     g = ap.add_argument_group("model")
-    g.add_argument("--arch", required=True, choices=sorted(ARCHS), help="architecture")
+    g.add_argument("--arch", required=True, choices=sorted(ARCHS) + sorted(VIT_ARCHS), help="architecture")
     g.add_argument("--weights", default=None,
                    help="float state_dict (torchvision format; a checkpoint dict with 'state_dict' or 'model' "
                         "also works), or 'random' for seeded random weights (smoke tests)")
@@ -90,6 +91,7 @@ def build_parser():
                    help="with --eval, also run the integer graph (t2c.reference, the Python implementation "
                         "of ops/README.md) and report its top-1")
     g.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the machine is shared)")
+    add_vit_arguments(ap)
     return ap
 
 
@@ -183,6 +185,9 @@ def evaluate(models, spec, pre, wnids, count, batch, progress):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from .vit import VIT_ARCHS, cli_main as vit_main
+    if args.arch in VIT_ARCHS:  # vision transformers: t2c/export/vit.py
+        return vit_main(args)
     import torch
 
     from .. import container
