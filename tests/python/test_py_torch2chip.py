@@ -52,6 +52,8 @@ if torch is not None:
 
 HAVE_SHARED = all(os.path.exists(os.path.join(SHARED, r, "t2c_model.pth.tar.xz")) for r in RUNS)
 HAVE_TOOL = bool(DUMP_TOOL) and os.path.exists(DUMP_TOOL)
+CHECK_TOOL = os.path.join(BUILD, "golden", "t2c-check") if BUILD else ""
+HAVE_CHECK = bool(CHECK_TOOL) and os.path.exists(CHECK_TOOL)
 
 
 def f32(v):
@@ -270,6 +272,34 @@ class TestTorch2ChipRuns(unittest.TestCase):
                 want_coord = coord if role != "x2" else coord[::-1]  # x2 of a matmul is qweight.T
                 self.assertEqual((bad[0]["op"], bad[0]["role"], bad[0]["first"], bad[0]["count"]),
                                  (name, want_role, want_coord, 1))
+
+    @unittest.skipUnless(HAVE_CHECK, "needs T2C_BUILD_DIR with golden/t2c-check")
+    def test_t2c_check_on_converted_tensors(self):
+        """The two-command flow: tensors/ -> golden dump dir, then the real t2c-check CLI (C): all
+        20 checked conv/matmul outputs match; one accumulator element changed is found at its op
+        and coordinate, with exit status 1."""
+        run = "resnet18-8w8a"
+        path, m, _ = self.model(run, "compat")
+        x = os.path.join(self.tmp, "input.npy")
+        np.save(x, self.x[run].astype(np.float32))
+        out = os.path.join(self.tmp, "check-clean.golden")
+        T.convert(self.tensors[run], m, out, model_path=path)
+        r = subprocess.run([CHECK_TOOL, path, x, out], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("all 20 checked op outputs match bit for bit", r.stdout)
+        d = os.path.join(self.tmp, "check-bad")
+        shutil.copytree(self.tensors[run], d, dirs_exist_ok=True)
+        f = os.path.join(d, "layer1.1.conv1.conv.ops_y.pt")
+        t = torch.load(f)
+        t[0, 5, 7, 9] += 1
+        torch.save(t, f)
+        bad = d + ".golden"
+        T.convert(d, m, bad, model_path=path)
+        r = subprocess.run([CHECK_TOOL, path, x, bad], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("first divergent op: 11 'layer1.1.conv1.conv.ops' (conv2d)", r.stdout)
+        self.assertRegex(r.stdout, r"\(0,5,7,9\)\s+expected\s+-?\d+\s+actual")
+        self.assertIn("1 of 200704 differ", r.stdout)
 
     def test_tensors_unknown_op(self):
         run = "resnet18-8w8a"
