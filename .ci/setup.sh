@@ -8,7 +8,7 @@ shift || true
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libopenblas-dev libzstd-dev libcmocka-dev libstb-dev
           libjson-c-dev nettle-dev zlib1g-dev python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
-          python3-flatbuffers dataset-fashion-mnist iverilog)
+          python3-flatbuffers dataset-fashion-mnist iverilog verilator)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
