@@ -621,8 +621,9 @@ void t2c_check_report_print(const t2c_check_report *r, int json, int max_report,
     if (max_report > T2C_CHECK_MAX_REPORT)
         max_report = T2C_CHECK_MAX_REPORT;
     if (json) {
-        fprintf(f, "{\"image\": %d, \"isolate\": %s, \"checked\": %d, \"mismatching\": %d, \"first_divergent\": ",
-                r->image, r->isolate ? "true" : "false", r->n_checked, r->n_mismatch);
+        fprintf(f, "{\"image\": %d, \"isolate\": %s, \"checked\": %d, \"mismatching\": %d, \"waived\": %d, "
+                   "\"skipped\": %d, \"first_divergent\": ",
+                r->image, r->isolate ? "true" : "false", r->n_checked, r->n_mismatch, r->n_waived, r->n_skipped);
         if (r->first_divergent >= 0)
             json_str(f, r->ops[r->first_divergent].name);
         else
@@ -662,6 +663,16 @@ void t2c_check_report_print(const t2c_check_report *r, int json, int max_report,
                 json_str(f, o->diagnosis);
             else
                 fprintf(f, "null");
+            fprintf(f, ", \"waived\": ");
+            if (o->waived[0])
+                json_str(f, o->waived);
+            else
+                fprintf(f, "null");
+            fprintf(f, ", \"skipped\": ");
+            if (o->skipped[0])
+                json_str(f, o->skipped);
+            else
+                fprintf(f, "null");
             fprintf(f, "}");
         }
         fprintf(f, "\n]}\n");
@@ -680,8 +691,12 @@ void t2c_check_report_print(const t2c_check_report *r, int json, int max_report,
             continue;
         }
         const t2c_check_stats *s = &o->full;
+        if (o->skipped[0]) {
+            fprintf(f, "%4d  %-32.32s %-14.14s %-9s %s\n", i, o->name, o->type, "skipped", o->skipped);
+            continue;
+        }
         fprintf(f, "%4d  %-32.32s %-14.14s %-9s %10lld %8.3f %8lld %8lld %8lld", i, o->name, o->type,
-                s->mismatches ? "MISMATCH" : "match", (long long)s->mismatches,
+                o->waived[0] ? "waived" : s->mismatches ? "MISMATCH" : "match", (long long)s->mismatches,
                 s->numel ? 100.0 * (double)s->mismatches / (double)s->numel : 0.0, (long long)s->max_abs_diff,
                 (long long)s->n_off_by_one, (long long)s->n_larger);
         if (o->iso_checked)
@@ -691,8 +706,14 @@ void t2c_check_report_print(const t2c_check_report *r, int json, int max_report,
     int prev_cascade = 0;
     for (int i = 0; i < r->n_ops; i++) {
         const t2c_check_op_result *o = &r->ops[i];
-        if (!o->file || (!o->full.mismatches && !(o->iso_checked && o->iso.mismatches)))
+        if (!o->file || o->skipped[0] || (!o->full.mismatches && !(o->iso_checked && o->iso.mismatches)))
             continue;
+        if (o->waived[0]) {
+            fprintf(f, "\nop %d '%s' (%s): %lld differ, max |diff| %lld: waived (%s)\n", i, o->name, o->type,
+                    (long long)o->full.mismatches, (long long)o->full.max_abs_diff, o->waived);
+            prev_cascade = 0;
+            continue;
+        }
         if (o->full.mismatches && strstr(o->diagnosis, "earlier ops") && !(o->iso_checked && o->iso.mismatches)) {
             fprintf(f, "%sop %d '%s' (%s): %lld differ, max |diff| %lld; right when re-run from the dumped inputs "
                        "(cascade from earlier ops)\n", prev_cascade ? "" : "\n", i, o->name, o->type, (long long)o->full.mismatches,
@@ -728,6 +749,9 @@ void t2c_check_report_print(const t2c_check_report *r, int json, int max_report,
     if (r->isolate && r->first_divergent_iso >= 0)
         fprintf(f, "first op wrong on its own inputs (isolation): %d '%s' (%s)\n", r->first_divergent_iso,
                 r->ops[r->first_divergent_iso].name, r->ops[r->first_divergent_iso].type);
-    if (r->n_checked && !r->n_mismatch)
+    if (r->n_checked && !r->n_mismatch && !r->n_waived)
         fprintf(f, "\nall %d checked op outputs match bit for bit\n", r->n_checked);
+    else if (r->n_checked && !r->n_mismatch)
+        fprintf(f, "\nall %d checked op outputs match bit for bit or within a waiver (%d waived)\n", r->n_checked,
+                r->n_waived);
 }

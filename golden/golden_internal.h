@@ -94,6 +94,29 @@ const char *t2c_golden_rounding(const t2c_op_view *op);
 int t2c_golden_sha256_file(const char *path, char hex[65]);
 void t2c_golden_sha256_buffer(const void *data, size_t size, char hex[65]);
 
+/* ---------- CRCs (golden_crc.c) ---------- */
+/* The CRC's parameters and its check value ("123456789") as a JSON object. */
+json_object *t2c_golden_crc_json(const t2c_golden_crc *crc);
+/* The manifest "crc" entry of one tensor: the CRC parameters, "value" over the whole packed
+ * memory image (the raw format's bytes with `pack`), "tiles" over each tile packed alone. */
+t2c_status t2c_golden_crc_file_json(const t2c_golden_crc *crc, const t2c_golden_plan *plan,
+                                    const t2c_golden_layout *layout, const void *data, t2c_dtype dtype,
+                                    const t2c_golden_packing *pack, json_object **out, t2c_error *err);
+
+/* ---------- AXI-Stream (golden_axis.c) ---------- */
+/* Write dir/name (AXI-Stream beats of the stored elements of plan) and describe it in *entry. */
+t2c_status t2c_golden_axis_write(const t2c_golden_axis_stream *a, const t2c_golden_plan *plan,
+                                 const t2c_golden_layout *layout, const void *data, t2c_dtype dtype,
+                                 int64_t pad_value, const char *dir, const char *name, json_object **entry,
+                                 t2c_error *err);
+
+/* ---------- partial sums (golden_psum.c) ---------- */
+/* The accumulator of conv2d/linear `op` for batch slot `slot` after each slice of k_slice
+ * terms of K (order_hwc: conv K in (kh, kw, c) order), as int32 [S, ...op output per image]
+ * (malloc'ed into *out). Errors: OVERFLOW (policy "error" and this order leaves acc_bits). */
+t2c_status t2c_golden_psum(const t2c_op_view *op, int batch, int slot, int64_t k_slice, int order_hwc,
+                           int32_t **out, int *rank, int64_t *dims, t2c_error *err);
+
 /* Write `size` bytes to dir/name through a temporary file and rename. */
 t2c_status t2c_golden_write_atomic(const char *dir, const char *name, const void *data,
                                    size_t size, t2c_error *err);

@@ -19,6 +19,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "golden_commit.h"
+#include "golden_coverage.h"
 #include "golden_internal.h"
 
 #define CHUNK_VALUES (1 << 16)
@@ -52,6 +54,8 @@ struct t2c_golden_writer {
     size_t text_cap[T2C_GOLDEN_FORMAT_COUNT];
     unsigned char *zbuf[T2C_GOLDEN_FORMAT_COUNT];
     json_object *files, *ops, *inputs;
+    json_object *axis_files;     /* "axis_streams": AXI-Stream beat files (NULL until the first) */
+    t2c_golden_cov *cov;         /* coverage counters per op (golden_coverage.c) */
     int finished;
 };
 
@@ -168,6 +172,13 @@ t2c_status t2c_golden_writer_create(const t2c_model *model, const t2c_golden_opt
     const t2c_golden_layout *l = &o->layout;
     if ((unsigned)l->base >= T2C_GOLDEN_BASE_COUNT)
         return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "unknown layout %d", (int)l->base);
+    if (o->axis.tdata_bytes < 0 || o->axis.tdata_bytes > 128 || o->axis.tlast < 0 || o->axis.tlast > 2 ||
+        o->axis.lane_pad < 0 || o->axis.lane_pad > 15)
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "axis: TDATA bytes 1..128, tlast 0..2, lane pad 0..15");
+    if (o->axis.tdata_bytes && o->axis.tlast == 2 && o->layout.tile_rows < 1)
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "axis: TLAST per tile needs tiles");
+    if (o->crc.width && (o->crc.width < 8 || o->crc.width > 32))
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "crc width %d not in 8..32", o->crc.width);
     if ((l->tile_rows || l->tile_cols) && (l->tile_rows < 1 || l->tile_cols < 1))
         return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "tile %lldx%lld: both sizes must be >= 1",
                                 (long long)l->tile_rows, (long long)l->tile_cols);
@@ -252,6 +263,7 @@ void t2c_golden_writer_free(t2c_golden_writer *w)
     free(w->selected);
     free(w->params_done);
     free(w->op_listed);
+    t2c_golden_cov_free(w->cov);
     free(w->chunk);
     for (int i = 0; i < T2C_GOLDEN_FORMAT_COUNT; i++) {
         ZSTD_freeCCtx(w->zctx[i]);
@@ -259,6 +271,7 @@ void t2c_golden_writer_free(t2c_golden_writer *w)
         free(w->zbuf[i]);
     }
     json_object_put(w->files);
+    json_object_put(w->axis_files);
     json_object_put(w->ops);
     json_object_put(w->inputs);
     free(w);
@@ -310,7 +323,8 @@ t2c_status t2c_golden_writer_attach(t2c_golden_writer *w, t2c_session *s, t2c_er
         w->selected = calloc((size_t)n + 1, 1);
         w->params_done = calloc((size_t)n + 1, 1);
         w->op_listed = calloc((size_t)n + 1, 1);
-        if (!w->selected || !w->params_done || !w->op_listed)
+        w->cov = t2c_golden_cov_create(n);
+        if (!w->selected || !w->params_done || !w->op_listed || !w->cov)
             return t2c_golden_error(err, T2C_ERR_NOMEM, "out of memory");
     }
     w->ops_selected = 0;
@@ -674,6 +688,29 @@ static int write_item(t2c_golden_writer *w, const item *it)
         }
         f->fd = -1;
     }
+    json_object *crc = NULL; /* the same packed-memory-image CRCs for every format of the tensor */
+    if (!failed && w->opt.crc.width &&
+        t2c_golden_crc_file_json(&w->opt.crc, &plan, &w->opt.layout, it->data, it->dtype, &w->opt.packing, &crc,
+                                 err) != T2C_OK)
+        failed = 1;
+    if (!failed && w->opt.axis.tdata_bytes) {
+        char aname[300];
+        snprintf(aname, sizeof aname, "%s.axis", stem);
+        json_object *ae = NULL;
+        if (t2c_golden_axis_write(&w->opt.axis, &plan, &w->opt.layout, it->data, it->dtype,
+                                  w->opt.packing.pad_value, w->dir, aname, &ae, err) != T2C_OK) {
+            failed = 1;
+        } else {
+            json_object_object_add(ae, "op", json_object_new_string(it->op->name));
+            json_object_object_add(ae, "op_index", json_object_new_int(it->op->index));
+            json_object_object_add(ae, "image", it->image >= 0 ? json_object_new_int(it->image) : NULL);
+            json_object_object_add(ae, "role", json_object_new_string(it->role));
+            json_object_object_add(ae, "dtype", json_object_new_string(t2c_dtype_name(it->dtype)));
+            if (!w->axis_files)
+                w->axis_files = json_object_new_array();
+            json_object_array_add(w->axis_files, ae);
+        }
+    }
     if (!failed) {
         for (int i = 0; i < nf && !failed; i++) {
             out_file *f = &files[i];
@@ -684,10 +721,14 @@ static int write_item(t2c_golden_writer *w, const item *it)
                 break;
             }
             add_file_entry(w, it, &plan, f);
+            if (crc)
+                json_object_object_add(json_object_array_get_idx(w->files, json_object_array_length(w->files) - 1),
+                                       "crc", json_object_get(crc));
             w->stats.files++;
             w->stats.bytes += f->bytes;
         }
     }
+    json_object_put(crc);
     for (int i = 0; i < nf; i++) {
         if (failed && files[i].fd < 0 && files[i].tmp)
             unlink(files[i].tmp); /* closed but not renamed */
@@ -868,8 +909,10 @@ static int golden_hook(const t2c_op_view *op, int when, void *user)
         json_object_array_add(w->ops, oj);
         w->op_listed[op->index] = 1;
     }
-    int rc = 0;
-    if (!w->params_done[op->index]) {
+    int rc = t2c_golden_cov_op(w->cov, op);
+    if (rc != 0)
+        t2c_golden_error(&w->error, T2C_ERR_NOMEM, "out of memory");
+    if (rc == 0 && !w->params_done[op->index]) {
         rc = write_tensors(w, op, 0, -1, 1);
         if (rc == 0)
             rc = write_attr_arrays(w, op);
@@ -877,6 +920,25 @@ static int golden_hook(const t2c_op_view *op, int when, void *user)
     }
     for (int k = 0; k < w->batch && rc == 0; k++)
         rc = write_tensors(w, op, k, w->run_first_image + k, 0);
+    const int psum_op = strcmp(op->type, "conv2d") == 0 || strcmp(op->type, "linear") == 0;
+    for (int k = 0; k < w->batch && rc == 0 && w->opt.psum_k > 0 && psum_op; k++) {
+        item it = {0};
+        it.op = op;
+        it.base_role = "psum";
+        snprintf(it.role, sizeof it.role, "psum");
+        it.slot = -1;
+        it.dtype = T2C_INT32;
+        it.image = w->run_first_image + k;
+        int32_t *ps = NULL;
+        if (t2c_golden_psum(op, w->batch, k, w->opt.psum_k, w->opt.psum_order_hwc, &ps, &it.rank, it.dims,
+                            &w->error) != T2C_OK) {
+            rc = -1;
+            break;
+        }
+        it.data = ps;
+        rc = write_item(w, &it);
+        free(ps);
+    }
     w->stats.seconds += now_seconds(CLOCK_MONOTONIC) - t0;
     w->stats.cpu_seconds += now_seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
     w->stats.ops_done++;
@@ -914,6 +976,26 @@ static json_object *options_json(const t2c_golden_writer *w)
     json_object_object_add(pk, "address_base", json_object_new_uint64(o->packing.address_base));
     json_object_object_add(pk, "address_every", json_object_new_uint64(o->packing.address_every));
     json_object_object_add(j, "packing", pk);
+    json_object_object_add(j, "crc", o->crc.width ? t2c_golden_crc_json(&o->crc) : NULL);
+    if (o->psum_k > 0) {
+        json_object *ps = json_object_new_object();
+        json_object_object_add(ps, "k_slice", json_object_new_int64(o->psum_k));
+        json_object_object_add(ps, "order", json_object_new_string(o->psum_order_hwc ? "kh-kw-cin" : "cin-kh-kw"));
+        json_object_object_add(j, "psum", ps);
+    } else {
+        json_object_object_add(j, "psum", NULL);
+    }
+    if (o->axis.tdata_bytes) {
+        static const char *const tl[] = {"frame", "row", "tile"};
+        json_object *ax = json_object_new_object();
+        json_object_object_add(ax, "tdata_bytes", json_object_new_int(o->axis.tdata_bytes));
+        json_object_object_add(ax, "tlast", json_object_new_string(tl[o->axis.tlast]));
+        json_object_object_add(ax, "lane_pad", json_object_new_int(o->axis.lane_pad));
+        json_object_object_add(ax, "throttle_seed", o->axis.throttle ? json_object_new_uint64(o->axis.seed) : NULL);
+        json_object_object_add(j, "axis", ax);
+    } else {
+        json_object_object_add(j, "axis", NULL);
+    }
     json_object *ly = json_object_new_object();
     json_object_object_add(ly, "base", json_object_new_string(t2c_golden_base_name(o->layout.base)));
     if (o->layout.tile_rows) {
@@ -1065,6 +1147,9 @@ t2c_status t2c_golden_writer_finish(t2c_golden_writer *w, t2c_error *err)
     json_object *m = json_object_new_object();
     json_object_object_add(m, "t2c_golden_version", json_object_new_int(T2C_GOLDEN_VERSION));
     json_object_object_add(m, "engine_version", json_object_new_string(T2C_VERSION_STRING));
+    json_object_object_add(m, "engine_commit", json_object_new_string(T2C_GIT_COMMIT));
+    /* the writer draws nothing at random; a stimulus generator (t2c-gen) passes its seed */
+    json_object_object_add(m, "seed", w->opt.has_seed ? json_object_new_uint64(w->opt.seed) : NULL);
     json_object_object_add(m, "generator", w->opt.generator ? json_object_new_string(w->opt.generator) : NULL);
     json_object_object_add(m, "command_line", w->opt.command_line ? json_object_new_string(w->opt.command_line) : NULL);
     json_object *mo = json_object_new_object();
@@ -1084,8 +1169,16 @@ t2c_status t2c_golden_writer_finish(t2c_golden_writer *w, t2c_error *err)
     json_object_object_add(m, "model", mo);
     json_object_object_add(m, "options", options_json(w));
     json_object_object_add(m, "inputs", json_object_get(w->inputs));
+    for (size_t i = 0; i < json_object_array_length(w->ops); i++) {
+        json_object *oj = json_object_array_get_idx(w->ops, i), *ix;
+        if (json_object_object_get_ex(oj, "index", &ix))
+            json_object_object_add(oj, "coverage", t2c_golden_cov_json(w->cov, json_object_get_int(ix)));
+    }
     json_object_object_add(m, "ops", json_object_get(w->ops));
     json_object_object_add(m, "files", json_object_get(w->files));
+    if (w->opt.axis.tdata_bytes)
+        json_object_object_add(m, "axis_streams", w->axis_files ? json_object_get(w->axis_files)
+                                                                : json_object_new_array());
     json_object *tot = json_object_new_object();
     json_object_object_add(tot, "files", json_object_new_int64(w->stats.files));
     json_object_object_add(tot, "bytes", json_object_new_uint64(w->stats.bytes));

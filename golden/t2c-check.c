@@ -1,7 +1,7 @@
 /* t2c-check — bit-exact cross-check of hardware (FPGA/RTL) dumps against the engine.
  *
  *   t2c-check MODEL INPUT DUMPDIR [--manifest FILE] [--isolate] [--json] [--max-report K]
- *             [--image K] [--no-diagnose]
+ *             [--image K] [--no-diagnose] [--waivers FILE] [--compare-as OP=OP2]...
  *
  * INPUT is an image (preprocessed as the model's metadata says) or a .npy of the graph input's
  * dtype ([C,H,W], or [N,C,H,W] with --image choosing the image). DUMPDIR holds the dumps,
@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <json-c/json.h>
 
 #include "preprocess.h"
 #include "t2c.h"
@@ -44,6 +46,10 @@ static void usage(FILE *f)
                "  --max-report K   mismatches listed per op (default 10, at most 64)\n"
                "  --image K        the image of the dump to check (default the first)\n"
                "  --no-diagnose    skip the what-if hypotheses\n"
+               "  --waivers FILE   expected differences, one per line: GLOB max_diff=N|count=N REASON;\n"
+               "                   a mismatch within one is reported 'waived (REASON)' and passes\n"
+               "  --compare-as OP=OP2  OP is fused into the later OP2 in hardware: compare at OP2 only,\n"
+               "                   OP is reported 'skipped' (repeatable; also the manifest's \"compare_as\")\n"
                "Exit status: 0 all match, 1 mismatch, 2 usage or input error.\n");
 }
 
@@ -114,7 +120,9 @@ static void load_npy(const char *path, t2c_tensor *in, int image)
 
 int main(int argc, char **argv)
 {
-    const char *pos[3] = {0}, *manifest = NULL;
+    const char *pos[3] = {0}, *manifest = NULL, *waivers = NULL;
+    const char *cmp_as[64];
+    int n_cmp_as = 0;
     int npos = 0;
     t2c_check_options o = {.diagnose = 1, .max_report = 10, .image = -1};
     int json = 0;
@@ -129,7 +137,19 @@ int main(int argc, char **argv)
             json = 1;
         else if (strcmp(a, "--no-diagnose") == 0)
             o.diagnose = 0;
-        else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--max-report") == 0 || strcmp(a, "--image") == 0) {
+        else if (strcmp(a, "--waivers") == 0 || strcmp(a, "--compare-as") == 0) {
+            if (i + 1 >= argc)
+                die("option %s needs a value", a);
+            const char *v = argv[++i];
+            if (strcmp(a, "--waivers") == 0)
+                waivers = v;
+            else if (!strchr(v, '=') || v[0] == '=' || !strchr(v, '=')[1])
+                die("option --compare-as: '%s' is not OP=OP2", v);
+            else if (n_cmp_as >= 64)
+                die("option --compare-as: more than 64");
+            else
+                cmp_as[n_cmp_as++] = v;
+        } else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--max-report") == 0 || strcmp(a, "--image") == 0) {
             if (i + 1 >= argc)
                 die("option %s needs a value", a);
             const char *v = argv[++i];
@@ -192,6 +212,27 @@ int main(int argc, char **argv)
         die("%s", err.message);
     if (r->n_checked == 0)
         die("%s: no op output of image %d in the manifest", manifest, image);
+    /* the manifest's own compare points: "compare_as": {"OP": "OP2", ...} */
+    json_object *mj = json_object_from_file(manifest), *ca;
+    if (mj && json_object_object_get_ex(mj, "compare_as", &ca) && json_object_is_type(ca, json_type_object)) {
+        json_object_object_foreach(ca, key, val) {
+            if (!json_object_is_type(val, json_type_string))
+                die("%s: compare_as: '%s' must name an op", manifest, key);
+            if (t2c_check_apply_compare_as(r, key, json_object_get_string(val), &err) != T2C_OK)
+                die("%s: %s", manifest, err.message);
+        }
+    }
+    json_object_put(mj);
+    for (int i = 0; i < n_cmp_as; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", cmp_as[i]);
+        char *eq = strchr(buf, '=');
+        *eq = '\0';
+        if (t2c_check_apply_compare_as(r, buf, eq + 1, &err) != T2C_OK)
+            die("%s", err.message);
+    }
+    if (waivers && t2c_check_apply_waivers(r, waivers, &err) != T2C_OK)
+        die("%s", err.message);
     t2c_check_report_print(r, json, o.max_report, stdout);
     int rc = r->n_mismatch || r->n_iso_mismatch ? 1 : 0;
     t2c_check_report_free(r);

@@ -142,6 +142,8 @@ static t2c_status run_model(const uint8_t *buf, size_t size, const gen_inst *g, 
         o.out_dir = dir;
         o.model_bytes = buf;
         o.model_size = size;
+        o.has_seed = 1; /* the manifest records the run's seed */
+        o.seed = ro->seed;
         st = t2c_golden_writer_create(model, &o, &w, err);
     }
     if (!st)

@@ -88,6 +88,17 @@ static void usage(FILE *f)
             "      --tile RxC       tile the last two stored dims into RxC tiles (padded)\n"
             "      --tile-order O   row (default) or col: the order of the tiles\n"
             "      --tile-inner O   row (default) or col: the order inside a tile\n"
+            "      --crc SPEC       CRC of each file's packed memory image and of each tile, in the\n"
+            "                       manifest: crc32, crc16-ccitt (CCITT-FALSE) or custom:poly=P,\n"
+            "                       width=W,init=I,refin=0|1,refout=0|1,xorout=X\n"
+            "      --axis BYTES     also write AXI-Stream beats (.axis): TDATA BYTES wide, one line per\n"
+            "                       beat 'tdata tkeep tlast tuser'\n"
+            "      --axis-tlast T   frame (default), row or tile: where TLAST goes\n"
+            "      --axis-pad V     0..15: upper nibble of the byte lane of a 4-bit element (default 0)\n"
+            "      --axis-throttle SEED  add per-beat valid-gap and ready-stall columns from SEED\n"
+            "      --psum-k N       also write conv2d/linear partial sums (role psum): the accumulator\n"
+            "                       after every N terms of K\n"
+            "      --psum-order O   cin-kh-kw (default, the op's own order) or kh-kw-cin\n"
             "Output:\n"
             "  -z, --zstd[=LEVEL]   compress each file with zstd (LEVEL 1..19, default 3; '.zst')\n"
             "      --progress       progress bar on stderr even when it is not a terminal\n"
@@ -425,7 +436,7 @@ int main(int argc, char **argv)
     enum {
         OPT_OPS = 256, OPT_TYPE, OPT_ROLES, OPT_IMAGES, OPT_PACK, OPT_WBITS, OPT_ORDER, OPT_PAD, OPT_ADDR,
         OPT_ADDR_BASE, OPT_TILE, OPT_TILE_ORDER, OPT_TILE_INNER, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_STATS,
-        OPT_BACKEND
+        OPT_BACKEND, OPT_CRC, OPT_AXIS, OPT_AXIS_TLAST, OPT_AXIS_PAD, OPT_AXIS_THROTTLE, OPT_PSUM_K, OPT_PSUM_ORDER
     };
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},       {"ops", required_argument, NULL, OPT_OPS},
@@ -439,7 +450,11 @@ int main(int argc, char **argv)
         {"tile-inner", required_argument, NULL, OPT_TILE_INNER},
         {"zstd", optional_argument, NULL, 'z'},      {"progress", no_argument, NULL, OPT_PROGRESS},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS}, {"stats", no_argument, NULL, OPT_STATS},
-        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"backend", required_argument, NULL, OPT_BACKEND}, {"crc", required_argument, NULL, OPT_CRC},
+        {"axis", required_argument, NULL, OPT_AXIS}, {"axis-tlast", required_argument, NULL, OPT_AXIS_TLAST},
+        {"axis-pad", required_argument, NULL, OPT_AXIS_PAD},
+        {"axis-throttle", required_argument, NULL, OPT_AXIS_THROTTLE},
+        {"psum-k", required_argument, NULL, OPT_PSUM_K}, {"psum-order", required_argument, NULL, OPT_PSUM_ORDER},
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
     };
@@ -513,6 +528,37 @@ int main(int argc, char **argv)
         case OPT_NO_PROGRESS: progress = 0; break;
         case OPT_STATS: stats = 1; break;
         case OPT_BACKEND: backend = optarg; break;
+        case OPT_AXIS: opt.axis.tdata_bytes = (int)parse_ll("--axis", optarg, 1, 128); break;
+        case OPT_AXIS_TLAST:
+            if (strcmp(optarg, "frame") == 0)
+                opt.axis.tlast = 0;
+            else if (strcmp(optarg, "row") == 0)
+                opt.axis.tlast = 1;
+            else if (strcmp(optarg, "tile") == 0)
+                opt.axis.tlast = 2;
+            else
+                die_usage("option --axis-tlast: '%s' is not frame, row or tile", optarg);
+            break;
+        case OPT_AXIS_PAD: opt.axis.lane_pad = (int)parse_ll("--axis-pad", optarg, 0, 15); break;
+        case OPT_AXIS_THROTTLE:
+            opt.axis.throttle = 1;
+            opt.axis.seed = (uint64_t)parse_ll("--axis-throttle", optarg, 0, INT64_MAX);
+            break;
+        case OPT_PSUM_K: opt.psum_k = parse_ll("--psum-k", optarg, 1, 1LL << 30); break;
+        case OPT_PSUM_ORDER:
+            if (strcmp(optarg, "cin-kh-kw") == 0)
+                opt.psum_order_hwc = 0;
+            else if (strcmp(optarg, "kh-kw-cin") == 0)
+                opt.psum_order_hwc = 1;
+            else
+                die_usage("option --psum-order: '%s' is not cin-kh-kw or kh-kw-cin", optarg);
+            break;
+        case OPT_CRC: {
+            t2c_error cerr = {0};
+            if (t2c_golden_crc_parse(optarg, &opt.crc, &cerr) != T2C_OK)
+                die_usage("option --crc: %s", cerr.message);
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf(PROG " (t2c) %s\n", T2C_VERSION_STRING); return 0;

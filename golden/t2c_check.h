@@ -103,6 +103,8 @@ typedef struct t2c_check_op_result {
     int iso_checked;               /* isolation: re-run from the dumped inputs */
     t2c_check_stats iso;
     char diagnosis[256];           /* the hypothesis that makes it match exactly, or "" */
+    char waived[160];              /* the waiver's reason when its differences are expected, or "" */
+    char skipped[160];             /* why it is not compared (a fused group's earlier member), or "" */
 } t2c_check_op_result;
 
 typedef struct t2c_check_report {
@@ -113,6 +115,7 @@ typedef struct t2c_check_report {
     int first_divergent_iso;
     int isolate;
     int image;
+    int n_waived, n_skipped;       /* mismatching ops waived; ops not compared (compare-as) */
 } t2c_check_report;
 
 typedef struct t2c_check_options {
@@ -130,6 +133,20 @@ t2c_status t2c_check_run(t2c_session *session, const t2c_check_manifest *m,
 /* Table (json = 0) or one JSON object (json = 1). */
 void t2c_check_report_print(const t2c_check_report *r, int json, int max_report, FILE *f);
 void t2c_check_report_free(t2c_check_report *r);
+
+/* ---------- waivers and compare points (check_waive.c) ---------- */
+/* Waive expected differences: the file has one waiver per line, "GLOB LIMIT REASON...", where
+ * GLOB is an fnmatch(3) pattern on op names, LIMIT "max_diff=N" (every |diff| <= N) or
+ * "count=N" (at most N elements differ), REASON the rest of the line; '#' starts a comment.
+ * A mismatching op within a matching waiver's limit is reported "waived (REASON)" and no longer
+ * counts as a mismatch (n_mismatch, n_iso_mismatch, first_divergent exclude it). The first
+ * matching waiver applies. Errors: IO (unreadable), FORMAT (bad line, with its number). */
+t2c_status t2c_check_apply_waivers(t2c_check_report *r, const char *path, t2c_error *err);
+/* Hardware that fuses ops compares the group at its last op only: op `op` is not compared
+ * (reported "skipped", "fused into TARGET"). `target` must be a later op of the model.
+ * Errors: NOT_FOUND (unknown name), INVALID_ARG (target not after op). */
+t2c_status t2c_check_apply_compare_as(t2c_check_report *r, const char *op, const char *target,
+                                      t2c_error *err);
 
 #ifdef __cplusplus
 }

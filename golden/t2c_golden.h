@@ -182,6 +182,36 @@ t2c_status t2c_golden_spec_init(t2c_golden_file_spec *spec, t2c_golden_format fo
 t2c_status t2c_golden_encode(const t2c_golden_file_spec *spec, const int64_t *values,
                              uint8_t **out, size_t *size, t2c_error *err);
 
+/* ---------- CRCs (golden_crc.c) ---------- */
+/* A CRC in the Rocksoft/"catalogue" parameter model: `width` 8..32 bits, `poly` without its
+ * top bit, `init` register start, `refin` (bytes are fed LSB first), `refout` (the register is
+ * reflected before xorout), `xorout`. width 0 = no CRC. */
+typedef struct t2c_golden_crc {
+    int width;
+    uint32_t poly, init, xorout;
+    int refin, refout;
+    char name[24];       /* "crc32", "crc16-ccitt" or "custom" */
+} t2c_golden_crc;
+
+/* Parse "crc32" (CRC-32/ISO-HDLC), "crc16-ccitt" (CRC-16/CCITT-FALSE) or
+ * "custom:poly=P,width=W,init=I,refin=0|1,refout=0|1,xorout=X" (numbers decimal or 0x hex;
+ * omitted keys: init 0, refin 0, refout = refin, xorout 0; poly and width required).
+ * Errors: INVALID_ARG with a one-line message. */
+t2c_status t2c_golden_crc_parse(const char *text, t2c_golden_crc *crc, t2c_error *err);
+/* The CRC of `size` bytes. */
+uint32_t t2c_golden_crc_compute(const t2c_golden_crc *crc, const void *data, size_t size);
+
+/* ---------- AXI-Stream beats (golden_axis.c) ---------- */
+/* One text file of AXI4-Stream beats per tensor (golden/README.md "AXI-Stream"). */
+typedef struct t2c_golden_axis_stream {
+    int tdata_bytes;  /* TDATA width in bytes, 1..128; 0 = no AXI-Stream files */
+    int tlast;        /* TLAST after the last beat of: 0 the frame (file), 1 each stored row
+                       * (innermost stored axis), 2 each tile (needs tiling) */
+    int lane_pad;     /* 0..15: bits 7..4 of the byte lane of a 4-bit element */
+    int throttle;     /* 1 = add per-beat valid-gap / ready-stall columns drawn from seed */
+    uint64_t seed;
+} t2c_golden_axis_stream;
+
 /* ---------- the writer ---------- */
 typedef struct t2c_golden_writer t2c_golden_writer;
 
@@ -221,6 +251,17 @@ typedef struct t2c_golden_options {
     size_t model_size;
     const char *generator;       /* e.g. "t2c-golden 0.1.0" */
     const char *command_line;    /* recorded in the manifest; may be NULL */
+    /* CRC of every file's packed memory image and of each of its tiles (width 0 = none);
+     * golden/README.md "CRCs". */
+    t2c_golden_crc crc;
+    /* AXI-Stream beat files next to the other formats (tdata_bytes 0 = none). */
+    t2c_golden_axis_stream axis;
+    /* Partial sums of conv2d/linear (role "psum"): the accumulator after every psum_k terms of K
+     * (0 = none), K in (c, kh, kw) order, or (kh, kw, c) with psum_order_hwc. */
+    int64_t psum_k;
+    int psum_order_hwc;
+    int has_seed;                /* 1: the vectors come from random stimulus drawn with `seed` */
+    uint64_t seed;               /* recorded as the manifest's "seed" (null without has_seed) */
 } t2c_golden_options;
 
 /* Check the options and create the output directory. The model must outlive the writer. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "info_ranges.h"
 #include "t2c.h"
 
 static void usage(FILE *f)
@@ -14,6 +15,9 @@ static void usage(FILE *f)
             "and parameter bytes, then totals and the planned activation memory.\n\n"
             "  -b, --batch N     shapes, MACs and memory for batch N (default 1)\n"
             "  -m, --meta        also print the metadata\n"
+            "  -r, --ranges DATASET  run the model over DATASET (a directory of .npy inputs and images,\n"
+            "                    or one file) and print per conv2d/linear/matmul the max |accumulator|\n"
+            "                    seen and the signed bits it needs, beside the worst case of the dtypes\n"
             "  -h, --help        display this help and exit\n"
             "  -V, --version     output version information and exit\n\n"
             "Exit status: 0 on success, 2 on a usage error or an unreadable/invalid model.\n");
@@ -75,11 +79,13 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"batch", required_argument, 0, 'b'},
                                              {"meta", no_argument, 0, 'm'},
+                                             {"ranges", required_argument, 0, 'r'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int batch = 1, meta = 0, c;
-    while ((c = getopt_long(argc, argv, "b:mhV", longopts, NULL)) != -1) {
+    const char *ranges = NULL;
+    while ((c = getopt_long(argc, argv, "b:mr:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': {
             char *end;
@@ -92,6 +98,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'm': meta = 1; break;
+        case 'r': ranges = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("t2c-info (t2c) %s\n", T2C_VERSION_STRING); return 0;
         default: fprintf(stderr, "Try 't2c-info --help' for more information.\n"); return 2;
@@ -107,6 +114,11 @@ int main(int argc, char **argv)
     if (t2c_model_load_file(argv[optind], NULL, &model, &err) != T2C_OK) {
         fprintf(stderr, "t2c-info: %s\n", err.message);
         return 2;
+    }
+    if (ranges) {
+        int rc = t2c_info_ranges(model, ranges);
+        t2c_model_free(model);
+        return rc;
     }
     t2c_session *s = NULL;
     if (t2c_session_create(model, batch, &s, &err) != T2C_OK) {
