@@ -357,7 +357,9 @@ static void test_bad_batch_and_free_null(void **state)
     assert_null(s);
     t2c_session_free(NULL);
     t2c_model_free(NULL);
-    assert_int_equal(t2c_model_load_file("/nonexistent/model.t2c", NULL, &m, &err), T2C_ERR_IO);
+    t2c_model *missing = NULL;
+    assert_int_equal(t2c_model_load_file("/nonexistent/model.t2c", NULL, &missing, &err), T2C_ERR_IO);
+    assert_null(missing);
     assert_non_null(strstr(err.message, "/nonexistent/model.t2c"));
     t2c_model_free(m);
 }
