@@ -72,6 +72,151 @@ static int64_t mul_limit(int64_t a, int64_t b)
     return (a > 0 && b > SIZE_LIMIT / a) ? -1 : a * b;
 }
 
+/* ---------------------------------------------------------------- descriptors */
+
+static const char desc_letters[] = "NCHW"; /* rank-4 aliases of dims 0..3 */
+
+t2c_status t2c_golden_desc_parse(const char *text, t2c_golden_layout *l, t2c_error *err)
+{
+    if (!text || !l)
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "t2c_golden_desc_parse: NULL argument");
+    if (strncmp(text, "desc:", 5) == 0)
+        text += 5;
+    int n = 0, rank = 0, dims[T2C_GOLDEN_MAX_AXES], parts[T2C_GOLDEN_MAX_AXES];
+    int64_t blocks[T2C_GOLDEN_MAX_AXES];
+    const char *s = text;
+    for (;;) {
+        if (n == T2C_GOLDEN_MAX_AXES)
+            return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': more than %d terms", text,
+                                    T2C_GOLDEN_MAX_AXES);
+        int d;
+        const char *at = s;
+        const char *L = *s ? strchr(desc_letters, *s) : NULL;
+        if (L) {
+            d = (int)(L - desc_letters), s++;
+            if (rank < 4)
+                rank = 4;
+        } else if (*s >= '0' && *s <= '9') {
+            d = 0;
+            while (*s >= '0' && *s <= '9' && d < 100)
+                d = d * 10 + (*s++ - '0');
+            if (d >= T2C_MAX_RANK)
+                return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': dim %d is not below rank %d",
+                                        text, d, T2C_MAX_RANK);
+        } else {
+            return t2c_golden_error(err, T2C_ERR_INVALID_ARG,
+                                    "layout desc '%s': term '%.*s' does not start with a dim (N, C, H, W or 0..%d)",
+                                    text, (int)strcspn(at, ","), at, T2C_MAX_RANK - 1);
+        }
+        if (d + 1 > rank)
+            rank = d + 1;
+        int part = 0;
+        int64_t b = 0;
+        if (*s == '/' || *s == '%') {
+            part = *s == '/' ? 1 : 2;
+            s++;
+            if (!(*s >= '0' && *s <= '9'))
+                return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': term '%.*s' needs a block size",
+                                        text, (int)strcspn(at, ","), at);
+            for (; *s >= '0' && *s <= '9'; s++)
+                b = b > SIZE_LIMIT / 10 ? SIZE_LIMIT + 1 : b * 10 + (*s - '0');
+            if (b < 1 || b > SIZE_LIMIT)
+                return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': block size in '%.*s' is not in 1..2^62",
+                                        text, (int)strcspn(at, ","), at);
+        }
+        if (*s != ',' && *s != '\0')
+            return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': unexpected '%c' in term '%.*s'", text,
+                                    *s, (int)strcspn(at, ","), at);
+        dims[n] = d, parts[n] = part, blocks[n] = b, n++;
+        if (*s == '\0')
+            break;
+        s++;
+    }
+    /* each dim once whole, or once as D/B and once as D%B with the same B */
+    int nwhole[T2C_MAX_RANK] = {0}, nblk[T2C_MAX_RANK] = {0}, nin[T2C_MAX_RANK] = {0};
+    int64_t bsz[T2C_MAX_RANK] = {0};
+    for (int i = 0; i < n; i++) {
+        const int d = dims[i];
+        int *cnt = parts[i] == 0 ? nwhole : parts[i] == 1 ? nblk : nin;
+        if (cnt[d]++ || (parts[i] == 0 && (nblk[d] || nin[d])) || (parts[i] && nwhole[d]))
+            return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': dim %d appears more than once", text,
+                                    d);
+        if (parts[i]) {
+            if (bsz[d] && bsz[d] != blocks[i])
+                return t2c_golden_error(err, T2C_ERR_INVALID_ARG,
+                                        "layout desc '%s': dim %d has block sizes %lld and %lld", text, d,
+                                        (long long)bsz[d], (long long)blocks[i]);
+            bsz[d] = blocks[i];
+        }
+    }
+    int missing = 0;
+    for (int d = 0; d < rank; d++) {
+        if (nblk[d] != nin[d])
+            return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': dim %d has '%s' without '%s'", text,
+                                    d, nblk[d] ? "/B" : "%B", nblk[d] ? "%B" : "/B");
+        missing += !nwhole[d] && !nblk[d];
+    }
+    if (n + missing > T2C_GOLDEN_MAX_AXES)
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc '%s': more than %d stored axes", text,
+                                T2C_GOLDEN_MAX_AXES);
+    /* dims the descriptor does not name come first, whole, in their order */
+    int k = 0;
+    for (int d = 0; d < rank; d++)
+        if (!nwhole[d] && !nblk[d])
+            l->desc[k].dim = d, l->desc[k].part = 0, l->desc[k].block = 0, k++;
+    for (int i = 0; i < n; i++, k++)
+        l->desc[k].dim = dims[i], l->desc[k].part = parts[i], l->desc[k].block = blocks[i];
+    l->n_desc = k;
+    l->desc_rank = rank;
+    return T2C_OK;
+}
+
+const char *t2c_golden_desc_format(const t2c_golden_layout *l, char *buf, size_t size)
+{
+    size_t k = 0;
+    if (size)
+        buf[0] = '\0';
+    for (int i = 0; i < l->n_desc; i++) {
+        char name[16];
+        const int d = l->desc[i].dim;
+        if (l->desc_rank == 4)
+            snprintf(name, sizeof name, "%c", desc_letters[d]);
+        else
+            snprintf(name, sizeof name, "%d", d);
+        int w = l->desc[i].part ? snprintf(buf + k, k < size ? size - k : 0, "%s%s%c%lld", i ? "," : "", name,
+                                           l->desc[i].part == 1 ? '/' : '%', (long long)l->desc[i].block)
+                                : snprintf(buf + k, k < size ? size - k : 0, "%s%s", i ? "," : "", name);
+        k += w > 0 ? (size_t)w : 0;
+    }
+    if (size && k >= size)
+        buf[size - 1] = '\0';
+    return buf;
+}
+
+/* The stored axes of descriptor l for a tensor of its rank (the view is the tensor). */
+static t2c_status desc_axes(const t2c_golden_layout *l, t2c_golden_plan *p, t2c_error *err)
+{
+    if (l->n_desc < 1 || l->n_desc > T2C_GOLDEN_MAX_AXES || l->desc_rank < 1 || l->desc_rank > T2C_MAX_RANK)
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc: bad term count %d or rank %d", l->n_desc,
+                                l->desc_rank);
+    for (int i = 0; i < l->n_desc; i++) {
+        const int d = l->desc[i].dim;
+        const int64_t b = l->desc[i].block;
+        if (d < 0 || d >= l->desc_rank || l->desc[i].part < 0 || l->desc[i].part > 2 ||
+            (l->desc[i].part && (b < 1 || b > SIZE_LIMIT)))
+            return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "layout desc: bad term %d", i);
+        const int64_t n = p->view_dims[d];
+        if (l->desc[i].part == 0)
+            p->axes[i] = (t2c_golden_axis){d, n, 1};
+        else if (l->desc[i].part == 1)
+            p->axes[i] = (t2c_golden_axis){d, (n + b - 1) / b, b}; /* padded up to a multiple of B */
+        else
+            p->axes[i] = (t2c_golden_axis){d, b, 1};
+    }
+    p->n_axes = l->n_desc;
+    return T2C_OK;
+}
+
 t2c_status t2c_golden_plan_tensor(const t2c_golden_layout *layout, const t2c_op_view *op, const char *role,
                                   int rank, const int64_t *dims, t2c_golden_plan *p, t2c_error *err)
 {
@@ -87,6 +232,9 @@ t2c_status t2c_golden_plan_tensor(const t2c_golden_layout *layout, const t2c_op_
                   layout->tile_cols > SIZE_LIMIT))
         return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "tile %lldx%lld: both sizes must be >= 1",
                                 (long long)layout->tile_rows, (long long)layout->tile_cols);
+    if (layout->n_desc && (layout->base != T2C_GOLDEN_NCHW || tiled))
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "a layout desc cannot be combined with %s",
+                                tiled ? "tiles" : "another base than nchw");
     memset(p, 0, sizeof *p);
     p->rank = rank;
     for (int i = 0; i < rank; i++) {
@@ -168,6 +316,12 @@ t2c_status t2c_golden_plan_tensor(const t2c_golden_layout *layout, const t2c_op_
             p->axes[n++] = inner_r, p->axes[n++] = inner_c;
     }
     p->n_axes = n;
+    if (layout->n_desc && layout->desc_rank == m) {
+        t2c_status st = desc_axes(layout, p, err);
+        if (st != T2C_OK)
+            return st;
+        n = p->n_axes;
+    }
     int64_t sn = 1;
     for (int j = 0; j < n; j++)
         if ((sn = mul_limit(sn, p->axes[j].size)) < 0)

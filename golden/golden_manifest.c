@@ -210,6 +210,10 @@ json_object *t2c_golden_layout_json(const t2c_golden_layout *l, const t2c_golden
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "base", json_object_new_string(t2c_golden_base_name(l->base)));
+    if (l->n_desc) { /* the axes below are the descriptor's when the tensor has its rank */
+        char d[512];
+        json_object_object_add(o, "desc", json_object_new_string(t2c_golden_desc_format(l, d, sizeof d)));
+    }
     json_object_object_add(o, "view", json_object_new_string(view_names[p->view]));
     json_object *vs = json_object_new_array_ext(p->view_rank);
     for (int i = 0; i < p->view_rank; i++)

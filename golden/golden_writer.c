@@ -179,6 +179,9 @@ t2c_status t2c_golden_writer_create(const t2c_model *model, const t2c_golden_opt
         return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "axis: TLAST per tile needs tiles");
     if (o->crc.width && (o->crc.width < 8 || o->crc.width > 32))
         return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "crc width %d not in 8..32", o->crc.width);
+    if (l->n_desc && (l->base != T2C_GOLDEN_NCHW || l->tile_rows || l->tile_cols))
+        return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "a layout desc cannot be combined with %s",
+                                l->base != T2C_GOLDEN_NCHW ? "another base than nchw" : "tiles");
     if ((l->tile_rows || l->tile_cols) && (l->tile_rows < 1 || l->tile_cols < 1))
         return t2c_golden_error(err, T2C_ERR_INVALID_ARG, "tile %lldx%lld: both sizes must be >= 1",
                                 (long long)l->tile_rows, (long long)l->tile_cols);
@@ -998,6 +1001,12 @@ static json_object *options_json(const t2c_golden_writer *w)
     }
     json_object *ly = json_object_new_object();
     json_object_object_add(ly, "base", json_object_new_string(t2c_golden_base_name(o->layout.base)));
+    if (o->layout.n_desc) {
+        char d[512];
+        json_object_object_add(ly, "desc", json_object_new_string(t2c_golden_desc_format(&o->layout, d, sizeof d)));
+    } else {
+        json_object_object_add(ly, "desc", NULL);
+    }
     if (o->layout.tile_rows) {
         json_object *t = json_object_new_array();
         json_object_array_add(t, json_object_new_int64(o->layout.tile_rows));
@@ -1100,6 +1109,10 @@ static char *summary_text(const t2c_golden_writer *w)
             tprintf(&t, " %s", t2c_golden_format_name((t2c_golden_format)f));
     tprintf(&t, "%s\n", o->zstd_level ? " (zstd)" : "");
     tprintf(&t, "layout:    %s", t2c_golden_base_name(o->layout.base));
+    if (o->layout.n_desc) {
+        char d[512];
+        tprintf(&t, ", desc:%s", t2c_golden_desc_format(&o->layout, d, sizeof d));
+    }
     if (o->layout.tile_rows)
         tprintf(&t, ", tiles %lldx%lld (%s-major tiles, %s-major inside)", (long long)o->layout.tile_rows,
                 (long long)o->layout.tile_cols, o->layout.tile_col_major ? "column" : "row",

@@ -84,7 +84,8 @@ static void usage(FILE *f)
             "      --addr-base A    address of the first word (default 0; 0x.. for hex)\n"
             "Layout:\n"
             "  -l, --layout BASE    nchw (default), nhwc, gemm (conv2d as im2col/weight matrices,\n"
-            "                       K in c,kh,kw order) or gemm_hwc (K in kh,kw,c order)\n"
+            "                       K in c,kh,kw order), gemm_hwc (K in kh,kw,c order) or\n"
+            "                       desc:TERMS, e.g. desc:N,C/32,H,W,C%%32 (see golden/README.md)\n"
             "      --tile RxC       tile the last two stored dims into RxC tiles (padded)\n"
             "      --tile-order O   row (default) or col: the order of the tiles\n"
             "      --tile-inner O   row (default) or col: the order inside a tile\n"
@@ -514,6 +515,14 @@ int main(int argc, char **argv)
             break;
         case OPT_ADDR_BASE: opt.packing.address_base = (uint64_t)parse_ll("--addr-base", optarg, 0, 1LL << 48); break;
         case 'l': {
+            if (strncmp(optarg, "desc:", 5) == 0) {
+                t2c_error e = {0};
+                opt.layout.base = T2C_GOLDEN_NCHW;
+                if (t2c_golden_desc_parse(optarg, &opt.layout, &e) != T2C_OK)
+                    die_usage("option --layout: %s", e.message);
+                break;
+            }
+            opt.layout.n_desc = 0;
             int b = t2c_golden_base_from_name(optarg);
             if (b < 0)
                 die_usage("option --layout: unknown layout '%s' (nchw, nhwc, gemm, gemm_hwc)", optarg);

@@ -88,7 +88,23 @@ typedef struct t2c_golden_layout {
     int64_t tile_rows, tile_cols;
     int tile_col_major;  /* order of the tiles: 0 row-major, 1 column-major */
     int inner_col_major; /* order of the elements inside a tile: 0 row-major, 1 column-major */
+    /* General descriptor ("desc:N,C/32,H,W,C%32", golden/README.md "Layouts"), filled by
+     * t2c_golden_desc_parse; n_desc = 0: none. With one, base must be nchw and there are no
+     * tiles; tensors of rank desc_rank get one stored axis per term, others their own order. */
+    int desc_rank;
+    int n_desc;
+    struct {
+        int dim;       /* tensor dim 0..desc_rank-1 */
+        int part;      /* 0: the whole dim; 1: "D/B", the block index; 2: "D%B", inside the block */
+        int64_t block; /* B (parts 1, 2) */
+    } desc[T2C_GOLDEN_MAX_AXES];
 } t2c_golden_layout;
+
+/* Parse a descriptor (with or without the "desc:" prefix) into layout->desc_rank/n_desc/desc
+ * (other fields unchanged). INVALID_ARG with a one-line message naming the problem. */
+t2c_status t2c_golden_desc_parse(const char *text, t2c_golden_layout *layout, t2c_error *err);
+/* The descriptor as text ("N,C/32,H,W,C%32", without the prefix); "" when there is none. */
+const char *t2c_golden_desc_format(const t2c_golden_layout *layout, char *buf, size_t size);
 
 /* How the logical tensor becomes the "view" the layout arranges. */
 typedef enum t2c_golden_view_kind {
