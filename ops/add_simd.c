@@ -65,7 +65,7 @@ static t2c_status add_simd_run(t2c_node *node, void *state, void *scratch, t2c_e
     t2c_tensor *y = node->outputs[0];
     add_job j = {node->params, a->data, b->data, y->data, kind(a->dtype), kind(b->dtype),
                  (int)t2c_dtype_mem_size(y->dtype), t2c_tensor_numel(y)};
-    t2c_exec_for(node->exec, (j.n + ADD_CHUNK - 1) / ADD_CHUNK, add_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, j.n * 8), (j.n + ADD_CHUNK - 1) / ADD_CHUNK, add_items, &j);
     return T2C_OK;
 }
 

@@ -171,7 +171,7 @@ static t2c_status conv_blas_run(t2c_node *node, void *state, void *scratch, t2c_
     (void)err;
     const conv_blas *s = state;
     conv_blas_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch};
-    t2c_exec_for(node->exec, s->N * s->G * s->np * s->nm, conv_blas_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->N * s->Cout * s->P * s->K), s->N * s->G * s->np * s->nm, conv_blas_items, &j);
     return T2C_OK;
 }
 

@@ -230,9 +230,10 @@ static TDW void dw_items(void *ctx, int64_t begin, int64_t end, int thread)
             dw_grid(s, plane, s->w4 + co * s->groups, grid, csum, 2);
         const __m512i radd = _mm512_set1_epi32(s->row_add[co]), za = _mm512_set1_epi32(s->za);
         t2c_vreq rq;
-        memset(&rq, 0, sizeof rq);
         if (j->rq_out)
             t2c_vreq_init_row(&rq, &s->rq, co);
+        else
+            t2c_vreq_init(&rq, 0, 0, 0, 0, 0, 0, T2C_ROUND_FLOOR); /* unused; keeps it initialised */
         const int64_t obase = (n * s->Cout + co) * s->Ho * s->Wo;
         for (int64_t oh = 0; oh < s->Ho; oh++)
             for (int64_t ow = 0; ow < s->Wo; ow += 16) {
@@ -257,7 +258,7 @@ static TDW void dw_items(void *ctx, int64_t begin, int64_t end, int thread)
 static t2c_status dw_go(t2c_node *node, const dw_simd *s, void *scratch, uint8_t *rq_out)
 {
     dw_job j = {s, node->inputs[0]->data, node->outputs[0]->data, rq_out, scratch};
-    t2c_exec_for(node->exec, s->N * s->Cout, dw_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->N * s->Cout * s->Q * s->taps), s->N * s->Cout, dw_items, &j);
     return T2C_OK;
 }
 

@@ -14,12 +14,17 @@
  * packs its own pixel chunk (reused while the next item on the thread has the same chunk), so
  * no item depends on another and each output is written by exactly one thread.
  *
- * Packing the pixel chunk (the im2col matrix in the GEMM's B layout) is one of three paths:
+ * Packing the pixel chunk (the im2col matrix in the GEMM's B layout) is one of four paths:
  *   direct  — 1x1, stride 1, no padding: the rows are the input planes (interleaved by SSE2);
- *   padded  — AVX-512 with stride 1 or 2: the input is first copied once into planes bordered
- *             by the zero point (a parallel pass), then each 16-pixel block of each row is one
- *             or a few masked loads (one per output row the block spans) — no bounds checks;
- *   generic — any geometry: t2c_im2col_row into a temporary row, then interleaved.
+ *   virtual — AVX-512, stride 1 or 2 (equal in both directions): the input is first copied
+ *             once (a parallel pass) into planes bordered by the zero point, split for stride 2
+ *             into its four phases (even/odd rows x even/odd columns), in which a stride-2 tap
+ *             is a stride-1 shift: input (2*oh + kh*dh, 2*ow + kw*dw) is phase
+ *             ((kh*dh) % 2, (kw*dw) % 2) at (oh + (kh*dh)/2, ow + (kw*dw)/2). The GEMM columns
+ *             are the grid q = oh*Wq + ow of the (phase) plane pitch Wq, so every im2col row is
+ *             one contiguous run (64 columns = one load per row); the epilogue drops the grid
+ *             columns ow >= Wo (t2c_gemm_vmap);
+ *   generic — any other geometry: t2c_im2col_row into a temporary row, then interleaved.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -48,12 +53,14 @@ typedef struct conv_simd {
     int64_t pblk, np;  /* pixel chunk in 16-column blocks; number of chunks */
     int64_t mrows, nm; /* rows per row chunk (a multiple of T2C_GEMM_MR); number of row chunks */
     size_t per_thread; /* scratch bytes per thread */
-    /* padded path */
-    int padded;
-    int64_t Hp, Wp, bottom, right;
-    int64_t *koff;     /* per k: offset of (ci, kh, kw) in a group's padded planes */
-    int virt;          /* stride 1: columns are the virtual grid q = oh * Wp + ow */
-    int64_t ncols;     /* GEMM columns per image and group: P, or (Ho - 1) * Wp + Wo */
+    /* virtual path */
+    int virt;          /* 1: columns are the grid q = oh * Wq + ow of the padded (phase) planes */
+    int64_t ps;        /* stride = number of phases per direction (1 or 2) */
+    int64_t Hp, Wp, bottom, right; /* padded plane */
+    int64_t Hq, Wq, plane; /* phase plane; bytes of all ps*ps phases of one channel */
+    int phases_used;   /* bit (r % 2) * 2 + (c % 2): a tap reads that phase (stride 2) */
+    int64_t *koff;     /* per k: offset of (ci, kh, kw) from a group's first plane */
+    int64_t ncols;     /* GEMM columns per image and group: P, or (Ho - 1) * Wq + Wo */
     size_t pad_bytes;  /* shared padded input, at the start of the scratch */
     /* requantize fused into the epilogue (fuse_prepare) */
     t2c_node *rq_node;
@@ -130,12 +137,15 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
 
     s->ncols = s->P;
     const t2c_im2col *geo = &s->geo;
-    s->padded = isa == T2C_SIMD_AVX512VNNI && !geo->direct && (geo->sw == 1 || geo->sw == 2);
-    if (s->padded) {
+    s->virt = isa == T2C_SIMD_AVX512VNNI && !geo->direct && geo->sw == geo->sh && (geo->sw == 1 || geo->sw == 2);
+    if (s->virt) {
+        const int64_t ps = s->ps = geo->sw;
         s->bottom = p->pad_bottom, s->right = p->pad_right;
         s->Hp = geo->H + geo->top + s->bottom, s->Wp = geo->W + geo->left + s->right;
-        /* + one plane of slack: the virtual grid reads up to a row past the last plane */
-        s->pad_bytes = t2c_align64((size_t)((s->N * geo->Cin + 1) * s->Hp * s->Wp) + 128);
+        s->Hq = (s->Hp + ps - 1) / ps, s->Wq = (s->Wp + ps - 1) / ps;
+        s->plane = ps * ps * s->Hq * s->Wq;
+        /* + one channel of slack: the grid reads run up to a plane past the last one */
+        s->pad_bytes = t2c_align64((size_t)((s->N * geo->Cin + 1) * s->plane) + 128);
         s->koff = malloc(sizeof(int64_t) * (size_t)s->K);
         if (!s->koff) {
             conv_simd_release(s);
@@ -143,12 +153,11 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
         }
         for (int64_t k = 0; k < s->K; k++) {
             const int64_t kw = k % geo->KW, kh = (k / geo->KW) % geo->KH, ci = k / (geo->KW * geo->KH);
-            s->koff[k] = (ci * s->Hp + kh * geo->dh) * s->Wp + kw * geo->dw;
+            const int64_t r = kh * geo->dh, c = kw * geo->dw;
+            s->koff[k] = ci * s->plane + ((r % ps) * ps + c % ps) * s->Hq * s->Wq + (r / ps) * s->Wq + c / ps;
+            s->phases_used |= 1 << ((r % ps) * ps + c % ps);
         }
-        /* stride 1: GEMM columns on the grid of pitch Wp (t2c_gemm_vmap) */
-        s->virt = geo->sw == 1 && geo->sh == 1;
-        if (s->virt)
-            s->ncols = (geo->Ho - 1) * s->Wp + geo->Wo;
+        s->ncols = (geo->Ho - 1) * s->Wq + geo->Wo;
     }
 
     /* work plan */
@@ -193,7 +202,32 @@ typedef struct pad_job {
     uint8_t *xp;
 } pad_job;
 
-/* Planes [begin, end) of the input into the padded buffer, borders = the zero point byte. */
+/* One input row into the stride-2 phases: input column w is padded column c = left + w, phase
+ * column parity c % 2 at index c / 2. Even and odd w are separated 64 bytes at a time (the low
+ * and high bytes of 16-bit lanes) and stored to the phases that a tap reads. */
+static T512BW void split_row(const uint8_t *row, int64_t W, int64_t left, uint8_t *ph_even_c, uint8_t *ph_odd_c,
+                             int use_even_c, int use_odd_c)
+{
+    /* w even -> c parity left % 2; w odd -> the other */
+    uint8_t *dst_we = (left % 2 ? ph_odd_c : ph_even_c) + left / 2;
+    uint8_t *dst_wo = (left % 2 ? ph_even_c : ph_odd_c) + (left + 1) / 2;
+    const int use_we = left % 2 ? use_odd_c : use_even_c, use_wo = left % 2 ? use_even_c : use_odd_c;
+    for (int64_t w0 = 0; w0 < W; w0 += 64) {
+        const int64_t n = W - w0 < 64 ? W - w0 : 64;
+        const __m512i v = _mm512_maskz_loadu_epi8(n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1), row + w0);
+        const int64_t ne = (n + 1) / 2, no = n / 2;
+        if (use_we)
+            _mm256_mask_storeu_epi8(dst_we + w0 / 2, (__mmask32)(ne == 32 ? 0xFFFFFFFFu : ((1u << ne) - 1)),
+                                    _mm512_cvtepi16_epi8(v));
+        if (use_wo && no)
+            _mm256_mask_storeu_epi8(dst_wo + w0 / 2, (__mmask32)(no == 32 ? 0xFFFFFFFFu : ((1u << no) - 1)),
+                                    _mm512_cvtepi16_epi8(_mm512_srli_epi16(v, 8)));
+    }
+}
+
+/* Channels [begin, end) (over all images) into the padded buffer: borders = the zero point
+ * byte; for stride 2 padded row r, column c goes to phase (r % 2, c % 2) at (r / 2, c / 2),
+ * only for the phases some tap reads (the others are never read for a kept column). */
 static void pad_items(void *ctx, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
@@ -203,71 +237,29 @@ static void pad_items(void *ctx, int64_t begin, int64_t end, int thread)
     const size_t Wp = (size_t)s->Wp;
     for (int64_t pl = begin; pl < end; pl++) {
         const uint8_t *src = j->x + pl * g->H * g->W;
-        uint8_t *dst = j->xp + pl * s->Hp * s->Wp;
-        memset(dst, g->pad_byte, Wp * (size_t)g->top);
-        for (int64_t h = 0; h < g->H; h++) {
-            uint8_t *row = dst + (size_t)(g->top + h) * Wp;
-            memset(row, g->pad_byte, (size_t)g->left);
-            memcpy(row + g->left, src + h * g->W, (size_t)g->W);
-            memset(row + g->left + g->W, g->pad_byte, (size_t)s->right);
-        }
-        memset(dst + (size_t)(g->top + g->H) * Wp, g->pad_byte, Wp * (size_t)s->bottom);
-    }
-}
-
-/* Pixels [p0, p0 + L) of the im2col matrix of one (image, group), whose padded planes start at
- * xp, into the B panel. A 16-pixel block spans up to 16 output rows; per row (segment) the
- * pixels are consecutive in the padded plane (stride 1) or every other byte (stride 2). */
-static T512BW void pack_padded(const conv_simd *s, const uint8_t *xp, int64_t p0, int64_t L, uint8_t *panel)
-{
-    const __m128i flip = _mm_set1_epi8(s->xor_80 ? (char)0x80 : 0);
-    const int64_t k4n = t2c_gemm_k4(s->K), Wo = s->geo.Wo, sh = s->geo.sh;
-    const int stride2 = s->geo.sw == 2;
-    for (int64_t bp = 0; bp < L; bp += 16) {
-        int nseg = 0;
-        int64_t soff[16];
-        __mmask16 smask[16];
-        __mmask32 smask2[16];
-        int sj0[16];
-        for (int64_t j = 0, p = p0 + bp; j < 16 && p < p0 + L; nseg++) {
-            const int64_t oh = p / Wo, ow = p % Wo;
-            int64_t cnt = Wo - ow;
-            cnt = cnt < 16 - j ? cnt : 16 - j;
-            cnt = cnt < p0 + L - p ? cnt : p0 + L - p;
-            soff[nseg] = oh * sh * s->Wp + ow * s->geo.sw;
-            sj0[nseg] = (int)j;
-            smask[nseg] = (__mmask16)((((uint32_t)1 << cnt) - 1) << j);
-            smask2[nseg] = (__mmask32)(0x55555555u & (uint32_t)((((uint64_t)1 << (2 * cnt)) - 1) << (2 * j)));
-            j += cnt, p += cnt;
-        }
-        uint8_t *dst = panel + (size_t)(bp / 16) * s->b_block;
-        for (int64_t k4 = 0; k4 < k4n; k4++) {
-            __m128i r[4];
-            for (int q = 0; q < 4; q++) {
-                const int64_t k = 4 * k4 + q;
-                __m128i v = _mm_setzero_si128();
-                if (k < s->K) {
-                    const uintptr_t base = (uintptr_t)(xp + s->koff[k]);
-                    for (int g = 0; g < nseg; g++) {
-                        if (!stride2) {
-                            /* lane j reads base + soff + (j - j0); masked-off lanes never fault */
-                            v = _mm_mask_loadu_epi8(v, smask[g], (const void *)(base + (uintptr_t)soff[g] - (uintptr_t)sj0[g]));
-                        } else {
-                            const __m256i w = _mm256_maskz_loadu_epi8(
-                                smask2[g], (const void *)(base + (uintptr_t)soff[g] - 2 * (uintptr_t)sj0[g]));
-                            v = _mm_mask_mov_epi8(v, smask[g], _mm256_cvtepi16_epi8(w));
-                        }
-                    }
-                }
-                r[q] = v;
+        uint8_t *dst = j->xp + pl * s->plane;
+        if (s->ps == 1) {
+            memset(dst, g->pad_byte, Wp * (size_t)g->top);
+            for (int64_t h = 0; h < g->H; h++) {
+                uint8_t *row = dst + (size_t)(g->top + h) * Wp;
+                memset(row, g->pad_byte, (size_t)g->left);
+                memcpy(row + g->left, src + h * g->W, (size_t)g->W);
+                memset(row + g->left + g->W, g->pad_byte, (size_t)s->right);
             }
-            const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
-            const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
-            uint8_t *d = dst + (size_t)k4 * 64;
-            _mm_storeu_si128((__m128i *)d, _mm_xor_si128(_mm_unpacklo_epi16(t0, t2), flip));
-            _mm_storeu_si128((__m128i *)(d + 16), _mm_xor_si128(_mm_unpackhi_epi16(t0, t2), flip));
-            _mm_storeu_si128((__m128i *)(d + 32), _mm_xor_si128(_mm_unpacklo_epi16(t1, t3), flip));
-            _mm_storeu_si128((__m128i *)(d + 48), _mm_xor_si128(_mm_unpackhi_epi16(t1, t3), flip));
+            memset(dst + (size_t)(g->top + g->H) * Wp, g->pad_byte, Wp * (size_t)s->bottom);
+            continue;
+        }
+        const int64_t phase = s->Hq * s->Wq;
+        for (int k = 0; k < 4; k++)
+            if (s->phases_used >> k & 1)
+                memset(dst + k * phase, g->pad_byte, (size_t)phase);
+        for (int64_t h = 0; h < g->H; h++) {
+            const int64_t r = g->top + h, pr = r % 2;
+            if (!(s->phases_used >> (2 * pr) & 3))
+                continue;
+            uint8_t *even_c = dst + (2 * pr) * phase + (r / 2) * s->Wq;
+            split_row(src + h * g->W, g->W, g->left, even_c, even_c + phase, s->phases_used >> (2 * pr) & 1,
+                      s->phases_used >> (2 * pr + 1) & 1);
         }
     }
 }
@@ -341,12 +333,8 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
         const int64_t pi = chunk % s->np, g = (chunk / s->np) % s->G, n = chunk / s->np / s->G;
         const int64_t p0 = pi * s->pblk * T2C_GEMM_NB;
         const int64_t L = s->ncols - p0 < s->pblk * T2C_GEMM_NB ? s->ncols - p0 : s->pblk * T2C_GEMM_NB;
-        if (chunk != packed && s->padded) {
-            const uint8_t *xp = j->scratch + (size_t)((n * s->geo.Cin + g * s->geo.cin_g) * s->Hp * s->Wp);
-            if (s->virt)
-                pack_virtual(s, xp, p0, L, panel);
-            else
-                pack_padded(s, xp, p0, L, panel);
+        if (chunk != packed && s->virt) {
+            pack_virtual(s, j->scratch + (size_t)((n * s->geo.Cin + g * s->geo.cin_g) * s->plane), p0, L, panel);
             if (s->za) {
                 panel_col_sums(s, panel, L, csum);
                 for (int64_t i = 0; i < L; i++)
@@ -394,7 +382,7 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
             rq.out = j->rq_out + (size_t)((n * s->Cout + co0) * s->P + (s->virt ? 0 : p0)) * (size_t)rq.esize;
             t.rq = &rq;
         }
-        const t2c_gemm_vmap vm = {p0, s->Wp, s->geo.Wo};
+        const t2c_gemm_vmap vm = {p0, s->Wq, s->geo.Wo};
         if (s->virt)
             t.vmap = &vm;
         t2c_gemm_tile_run(s->isa, &t);
@@ -404,11 +392,12 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
 static t2c_status conv_simd_go(t2c_node *node, const conv_simd *s, void *scratch, uint8_t *rq_out)
 {
     conv_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch, rq_out};
-    if (s->padded) {
+    t2c_exec *ex = t2c_exec_if(node->exec, s->N * s->Cout * s->P * s->K);
+    if (s->virt) {
         pad_job pj = {s, node->inputs[0]->data, scratch};
-        t2c_exec_for(node->exec, s->N * s->geo.Cin, pad_items, &pj);
+        t2c_exec_for(ex, s->N * s->geo.Cin, pad_items, &pj);
     }
-    t2c_exec_for(node->exec, s->N * s->G * s->np * s->nm, conv_simd_items, &j);
+    t2c_exec_for(ex, s->N * s->G * s->np * s->nm, conv_simd_items, &j);
     return T2C_OK;
 }
 

@@ -200,33 +200,33 @@ kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astri
             }
         }
     for (int i = 0; i < MR_; i++) {
-        t2c_vreq q;
-        memset(&q, 0, sizeof q); /* set only when rq is used (the compiler cannot see it) */
-        if (rq)
-            t2c_vreq_init_row(&q, rq, i);
         const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
+        __m512i v[4];
         for (int j = 0; j < NV; j++) {
-            if (!masks[j])
-                break;
-            __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
+            v[j] = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
             if (wrap < 32)
-                v = _mm512_srai_epi32(_mm512_slli_epi32(v, (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
-            if (!vm) {
-                if (rq)
-                    t2c_vreq_store16(&q, v, rq->out, i * rq->ldo + 16 * j, masks[j], rq->esize);
-                else
-                    _mm512_mask_storeu_epi32(c + i * ldc + 16 * j, masks[j], v);
-            } else if (rq) {
-                __m512i y[2];
-                t2c_vreq_apply16(&q, v, y);
-                for (int g = 0; g < nseg[j]; g++) {
-                    t2c_v_store(rq->out, i * rq->ldo + soff[j][g], y[0], (__mmask8)smask[j][g], rq->esize);
-                    t2c_v_store(rq->out, i * rq->ldo + soff[j][g] + 8, y[1], (__mmask8)(smask[j][g] >> 8), rq->esize);
+                v[j] = _mm512_srai_epi32(_mm512_slli_epi32(v[j], (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
+        }
+        if (rq) {
+            t2c_vreq q;
+            t2c_vreq_init_row(&q, rq, i);
+            for (int j = 0; j < NV && masks[j]; j++) {
+                if (!vm) {
+                    t2c_vreq_store16(&q, v[j], rq->out, i * rq->ldo + 16 * j, masks[j], rq->esize);
+                } else {
+                    const __m512i y = t2c_vreq_apply16(&q, v[j]);
+                    for (int g = 0; g < nseg[j]; g++)
+                        t2c_v_store16(rq->out, i * rq->ldo + soff[j][g], y, smask[j][g], rq->esize);
                 }
-            } else {
-                for (int g = 0; g < nseg[j]; g++)
-                    _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(soff[j][g] * 4)),
-                                             smask[j][g], v);
+            }
+        } else {
+            for (int j = 0; j < NV && masks[j]; j++) {
+                if (!vm)
+                    _mm512_mask_storeu_epi32(c + i * ldc + 16 * j, masks[j], v[j]);
+                else
+                    for (int g = 0; g < nseg[j]; g++)
+                        _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(soff[j][g] * 4)),
+                                                 smask[j][g], v[j]);
             }
         }
     }

@@ -149,7 +149,7 @@ static t2c_status linear_blas_run(t2c_node *node, void *state, void *scratch, t2
     (void)err;
     const linear_blas *s = state;
     linear_blas_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch};
-    t2c_exec_for(node->exec, s->nr * s->nc, linear_blas_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->R * s->M * s->K), s->nr * s->nc, linear_blas_items, &j);
     return T2C_OK;
 }
 

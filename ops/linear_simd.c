@@ -70,7 +70,7 @@ static t2c_status linear_simd_prepare(t2c_node *node, void **state, t2c_error *e
     s->zb = p->w_zero_point + 128;
     s->b_block = t2c_gemm_b_block_bytes(s->K);
     s->a_block = t2c_gemm_a_block_bytes(isa, s->K);
-    const int64_t nb = t2c_gemm_nblocks(s->M), k4n = t2c_gemm_k4(s->K);
+    const int64_t nb = t2c_gemm_nblocks(s->M);
     s->b = aligned_alloc(64, t2c_align64(s->b_block * (size_t)nb));
     s->col_add = malloc(sizeof(int32_t) * (size_t)s->M);
     if (!s->b || !s->col_add) {
@@ -91,7 +91,6 @@ static t2c_status linear_simd_prepare(t2c_node *node, void **state, t2c_error *e
         const int64_t v = (bd ? bd[o] : 0) - s->za * sum;
         s->col_add[o] = (int32_t)(uint32_t)(uint64_t)v;
     }
-    (void)k4n;
 
     /* plan: rows per item bounded so the packed rows stay small; features split for threads */
     const int T = t2c_exec_threads(node->exec);
@@ -165,7 +164,7 @@ static t2c_status linear_simd_run(t2c_node *node, void *state, void *scratch, t2
     (void)err;
     const linear_simd *s = state;
     linear_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch};
-    t2c_exec_for(node->exec, s->nr * s->nc, linear_simd_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->R * s->M * s->K), s->nr * s->nc, linear_simd_items, &j);
     return T2C_OK;
 }
 

@@ -178,7 +178,7 @@ static t2c_status matmul_simd_run(t2c_node *node, void *state, void *scratch, t2
     (void)err;
     const matmul_simd *s = state;
     matmul_job j = {s, node->inputs[0]->data, node->inputs[1]->data, node->outputs[0]->data, scratch};
-    t2c_exec_for(node->exec, s->batches * s->nc * s->nr, matmul_simd_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->batches * s->M * s->N * s->K), s->batches * s->nc * s->nr, matmul_simd_items, &j);
     return T2C_OK;
 }
 

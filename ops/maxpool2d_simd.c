@@ -140,7 +140,7 @@ static t2c_status pool_simd_run(t2c_node *node, void *state, void *scratch, t2c_
     (void)err;
     const pool_simd *s = state;
     pool_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch};
-    t2c_exec_for(node->exec, s->planes, pool_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->planes * s->Ho * s->Wo * s->KH * s->KW), s->planes, pool_items, &j);
     return T2C_OK;
 }
 

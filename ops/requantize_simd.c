@@ -123,7 +123,7 @@ static t2c_status req_simd_run(t2c_node *node, void *state, void *scratch, t2c_e
         j.inner = 4096, j.outer = 1;
         const int64_t rows = n / 4096;
         j.C = rows; /* channel index is irrelevant with single-value arrays */
-        t2c_exec_for(node->exec, rows, req_items, &j);
+        t2c_exec_for(t2c_exec_if(node->exec, n * 8), rows, req_items, &j);
         if (n % 4096) {
             req_job t = {p, (const int32_t *)x->data + rows * 4096, (uint8_t *)y->data + rows * 4096 * j.esize,
                          j.esize, 1, 1, n % 4096};
@@ -131,7 +131,7 @@ static t2c_status req_simd_run(t2c_node *node, void *state, void *scratch, t2c_e
         }
         return T2C_OK;
     }
-    t2c_exec_for(node->exec, j.inner > 1 ? j.outer * j.C : j.outer, req_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, t2c_tensor_numel(x) * 8), j.inner > 1 ? j.outer * j.C : j.outer, req_items, &j);
     return T2C_OK;
 }
 

@@ -76,13 +76,22 @@ t2c_v_scale_round(__m512i v, __m512i m, __m512i b, __m512i s, t2c_rounding mode)
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_v_store(void *dst, int64_t i, __m512i v, __mmask8 k, int esize)
 {
+    /* narrow in registers, then a masked store: the memory forms of vpmov* are slow (microcoded
+     * on Zen), and GCC folds the pair back into one unless the asm hides the register */
     void *p = (void *)((uintptr_t)dst + (uintptr_t)(i * esize));
-    if (esize == 1)
-        _mm512_mask_cvtepi64_storeu_epi8(p, k, v);
-    else if (esize == 2)
-        _mm512_mask_cvtepi64_storeu_epi16(p, k, v);
-    else
-        _mm512_mask_cvtepi64_storeu_epi32(p, k, v);
+    if (esize == 1) {
+        __m128i b = _mm512_cvtepi64_epi8(v);
+        __asm__("" : "+x"(b));
+        _mm_mask_storeu_epi8(p, k, b);
+    } else if (esize == 2) {
+        __m128i w = _mm512_cvtepi64_epi16(v);
+        __asm__("" : "+x"(w));
+        _mm_mask_storeu_epi16(p, k, w);
+    } else {
+        __m256i d = _mm512_cvtepi64_epi32(v);
+        __asm__("" : "+x"(d));
+        _mm256_mask_storeu_epi32(p, k, d);
+    }
 }
 
 /* One channel's scale_round(v, m, b, s) as vectors, with cheaper exact recipes where they
@@ -131,26 +140,48 @@ static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i t2c_vrow_
 
 /* The requantize recipe for one channel: clamp(clamp(scale_round(v), -2^62, 2^62) + zp, lo, hi),
  * computed as clamp(scale_round(v), lo - zp, hi - zp) + zp — the same integers, since lo - zp and
- * hi - zp lie well inside +-2^62. */
+ * hi - zp lie well inside +-2^62 and the clamped value fits int32. */
 typedef struct t2c_vreq {
     t2c_vrow r;
-    __m512i lo, hi, zp;
+    __m512i lo, hi; /* int64 lanes: lo - zp, hi - zp */
+    __m512i zp;     /* int32 lanes */
 } t2c_vreq;
 
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_vreq_init(t2c_vreq *q, int64_t m, int64_t s, int64_t b, int64_t zp, int64_t lo, int64_t hi, t2c_rounding mode)
 {
     t2c_vrow_init(&q->r, m, s, b, mode);
-    q->lo = _mm512_set1_epi64(lo - zp), q->hi = _mm512_set1_epi64(hi - zp), q->zp = _mm512_set1_epi64(zp);
+    q->lo = _mm512_set1_epi64(lo - zp), q->hi = _mm512_set1_epi64(hi - zp), q->zp = _mm512_set1_epi32((int32_t)zp);
 }
 
-/* Requantize 16 int32 values: y[0] lanes 0..7, y[1] lanes 8..15 (int64). */
-static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void t2c_vreq_apply16(const t2c_vreq *q, __m512i v,
-                                                                                    __m512i y[2])
+/* Requantize 16 int32 values; the results as 16 int32 lanes. The even lanes are worked in place
+ * (vpmuldq and the rounding use the low 32 bits of each 64-bit lane), the odd ones shifted down;
+ * both are clamped in int64 and merged back. */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i t2c_vreq_apply16(const t2c_vreq *q, __m512i v)
 {
-    for (int h = 0; h < 2; h++) {
-        const __m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v));
-        y[h] = _mm512_add_epi64(_mm512_min_epi64(_mm512_max_epi64(t2c_vrow_round(&q->r, x), q->lo), q->hi), q->zp);
+    __m512i e = t2c_vrow_round(&q->r, v);
+    __m512i o = t2c_vrow_round(&q->r, _mm512_srli_epi64(v, 32));
+    e = _mm512_min_epi64(_mm512_max_epi64(e, q->lo), q->hi);
+    o = _mm512_min_epi64(_mm512_max_epi64(o, q->lo), q->hi);
+    return _mm512_add_epi32(_mm512_mask_blend_epi32((__mmask16)0xAAAA, e, _mm512_slli_epi64(o, 32)), q->zp);
+}
+
+/* Store the lanes of `mask` of 16 int32 values (within the dtype's range) at element idx of dst,
+ * esize bytes each; idx may be a little below 0 when the low lanes are masked off. */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
+t2c_v_store16(void *dst, int64_t idx, __m512i v, __mmask16 mask, int esize)
+{
+    void *p = (void *)((uintptr_t)dst + (uintptr_t)(idx * esize));
+    if (esize == 1) {
+        __m128i b = _mm512_cvtepi32_epi8(v);
+        __asm__("" : "+x"(b)); /* see t2c_v_store */
+        _mm_mask_storeu_epi8(p, mask, b);
+    } else if (esize == 2) {
+        __m256i w = _mm512_cvtepi32_epi16(v);
+        __asm__("" : "+x"(w));
+        _mm256_mask_storeu_epi16(p, mask, w);
+    } else {
+        _mm512_mask_storeu_epi32(p, mask, v);
     }
 }
 
@@ -158,10 +189,7 @@ static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void t2c_vreq_app
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_vreq_store16(const t2c_vreq *q, __m512i v, void *out, int64_t idx, __mmask16 mask, int esize)
 {
-    __m512i y[2];
-    t2c_vreq_apply16(q, v, y);
-    t2c_v_store(out, idx, y[0], (__mmask8)mask, esize);
-    t2c_v_store(out, idx + 8, y[1], (__mmask8)(mask >> 8), esize);
+    t2c_v_store16(out, idx, t2c_vreq_apply16(q, v), mask, esize);
 }
 
 /* The fused epilogue's parameters of row i (t2c_gemm_requant). */

@@ -1003,6 +1003,7 @@ static int setup(void **state)
     (void)state;
     t2c_error err;
     pools[1] = NULL;
+    t2c_exec_min_work = 0; /* thread even the smallest nodes */
     if (t2c_exec_create(2, &pools[2], &err) != T2C_OK || t2c_exec_create(3, &pools[3], &err) != T2C_OK)
         return -1;
     return 0;
