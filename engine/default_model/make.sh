@@ -17,7 +17,7 @@ sd="$here/fmnist_resnet_float.pt"
     ${REPORT_DIR:+--report "$REPORT_DIR/int8.json"}
 
 "$root/formats/t2c-export" --arch fmnist --weights "$sd" --calib fmnist --calib-count 1024 --seed 0 \
-    --wbits 4 --abits 4 --first-last-8bit --act-observer mse --weight-observer mse --name fmnist-resnet-int4 \
+    --wbits 4 --abits 4 --first-last-8bit --act-observer mse --output-observer mse --weight-observer mse --name fmnist-resnet-int4 \
     -o "$here/fmnist_resnet_int4.t2c" --eval fmnist-test ${EVAL_INT:+--eval-int} \
     ${REPORT_DIR:+--report "$REPORT_DIR/int4.json"}
 

@@ -385,6 +385,94 @@ class TestContainer(unittest.TestCase):
             d = np.abs(lq - outs["fc"].astype(np.int64))
             self.assertLessEqual(int(d.max()), 1, kw)
             self.assertGreaterEqual(float((d == 0).mean()), 0.9, kw)
+            # in float64 every value of every quantization point is the integer graph's
+            with torch.no_grad():
+                vals = res.fakequant.double()(x.double(), return_all=True)
+            for nd in res.nodes:
+                if nd.name in outs and nd.kind != "input":
+                    q = res.qparams[nd.qsrc]
+                    got = np.rint(vals[nd.name].numpy() / q["scale"]).astype(np.int64) + q["zp"]
+                    np.testing.assert_array_equal(got, outs[nd.name].astype(np.int64), err_msg=f"{kw} {nd.name}")
+
+    def test_fakequant_double_reloads_float64_weights(self):
+        res = self.export()
+        fq = res.fakequant
+        w32 = fq.params["conv2__w"].detach().clone()
+        self.assertEqual(w32.dtype, torch.float32)
+        w64 = res.layer_q["conv2"]["w_deq"]
+        self.assertEqual(w64.dtype, torch.float64)
+        self.assertTrue(torch.equal(w32, w64.float()))
+        fq.double()
+        # not widened from float32: the float64 values themselves (they differ from w32 in the low bits)
+        self.assertTrue(torch.equal(fq.params["conv2__w"].detach(), w64))
+        self.assertTrue(torch.equal(fq.params["conv2__b"].detach(), res.layer_q["conv2"]["b_deq"]))
+        self.assertFalse(torch.equal(w32.double(), w64))
+        fq.float()
+
+
+@unittest.skipUnless(HAVE_TORCH, "torch is not installed")
+class TestLogits(unittest.TestCase):
+    """The graph output (logits) has its own observer (minmax by default), margin and width (4/8/16)."""
+
+    def setUp(self):
+        self.model = OneLinear(relu=False)
+        with torch.no_grad():
+            self.model.fc.weight.copy_(torch.tensor([[1.0, 0.0]]))
+            self.model.fc.bias.zero_()
+        # y = x0: 1000 values evenly in [-1, 1] and one outlier 10
+        x0 = torch.cat([torch.linspace(-1.0, 1.0, 1000), torch.tensor([10.0])])
+        self.x = torch.stack([x0, torch.zeros_like(x0)], 1).reshape(-1, 2, 1, 1)
+
+    def export(self, **kw):
+        return export(self.model, self.x, QuantConfig(**kw), input_range=(-10.0, 10.0), batch=1001,
+                      progress=quiet)
+
+    def test_minmax_logits_under_percentile_activations(self):
+        res = self.export(act_observer="percentile")
+        q = res.qparams["fc"]
+        # [-1, 10] on int8: scale 11/255, zero point -128 - round(-1 / (11/255)) = -128 + round(23.18) = -105
+        self.assertEqual((q["dtype"], q["zp"]), ("int8", -105))
+        self.assertAlmostEqual(q["scale"] / (11 / 255), 1.0, places=6)
+        self.assertEqual(q["range"], (-1.0, 10.0))
+        # the same observer for the logits clips the outlier
+        clipped = self.export(act_observer="percentile", percentile=99.0, output_observer="percentile").qparams["fc"]
+        self.assertLess(clipped["range"][1], 10.0)
+        self.assertLess(clipped["scale"], 11 / 255 * 0.999)
+
+    def test_margin(self):
+        q = self.export(output_margin=2.0).qparams["fc"]
+        # [-2, 20]: scale 22/255, zero point -128 + round(23.18) = -105
+        self.assertEqual(q["zp"], -105)
+        self.assertAlmostEqual(q["scale"] / (22 / 255), 1.0, places=6)
+        with self.assertRaises(ValueError):
+            self.export(output_margin=0.5)
+
+    def test_int16_logits(self):
+        res = self.export(output_bits=16)
+        q = res.qparams["fc"]
+        # [-1, 10] on int16: scale 11/65535, zero point -32768 + round(5957.73) = -26810
+        self.assertEqual((q["dtype"], q["qmin"], q["qmax"], q["zp"]), ("int16", -32768, 32767, -26810))
+        self.assertAlmostEqual(q["scale"] / (11 / 65535), 1.0, places=6)
+        m = res.model
+        self.assertEqual(m.tensors["fc"].dtype, "int16")
+        rq = m.op("fc.requant")
+        self.assertEqual((rq.attrs["lo"], rq.attrs["hi"], rq.attrs["zero_point"]), (-32768, 32767, -26810))
+        with self.assertRaises(ValueError):
+            self.export(output_bits=12)
+        from t2c.export.observers import act_dtype
+        self.assertEqual(act_dtype(16, True), "int16")
+        with self.assertRaises(ValueError):
+            act_dtype(16, False)
+        try:
+            from t2c import reference
+        except Exception:  # pragma: no cover
+            return
+        # input 0.5: int8 over [-10, 10], scale 20/255, zero point 0: q = round(6.375) = 6 (ties n/a)
+        xq = np.array([[[[6]], [[0]]]], np.int8)
+        out = reference.run(m, {"input": xq})["fc"]
+        # real 6 * 20/255 = 0.470588 -> 0.470588 / (11/65535) = 2803.6 -> 2804 - 26810 = -24006
+        self.assertEqual(out.dtype, np.int16)
+        self.assertEqual(int(out[0, 0]), -24006)
 
 
 @unittest.skipUnless(HAVE_TORCH, "torch is not installed")
@@ -415,6 +503,19 @@ class TestCli(unittest.TestCase):
         self.assertEqual(m.meta["labels"][0], "T-shirt/top")
         self.assertEqual(len(m.meta["labels"]), 10)
         self.assertEqual(m.tensors["input"].dtype, "int8")
+
+    def test_int16_logits_and_default_observer(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "m.t2c")
+            r = self.run_cli("--arch", "fmnist", "--weights", "random", "--calib", "random", "--calib-count", "8",
+                             "--output-bits", "16", "--output-margin", "2", "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            m = container.read(out)
+        self.assertEqual(m.tensors["fc"].dtype, "int16")
+        self.assertEqual(m.tensors["layer1.conv1"].dtype, "uint8")
+        desc = m.meta["model.description"]
+        self.assertIn("activations percentile 99.99", desc)
+        self.assertIn("logits 16-bit minmax x2", desc)
 
     def test_missing_weights_is_an_error(self):
         r = self.run_cli("--arch", "fmnist", "--calib", "random", "-o", "/nonexistent/x.t2c")

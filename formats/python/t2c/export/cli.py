@@ -61,14 +61,20 @@ def build_parser():
     g.add_argument("--abits", type=int, choices=(4, 8), default=8, help="activation bits (default 8)")
     g.add_argument("--input-bits", type=int, choices=(4, 8), default=None,
                    help="graph input bits (default: 8 with --first-last-8bit, else --abits)")
-    g.add_argument("--output-bits", type=int, choices=(4, 8), default=8, help="logits bits (default 8)")
+    g.add_argument("--output-bits", type=int, choices=(4, 8, 16), default=8,
+                   help="logits bits (default 8; 16 = int16)")
+    g.add_argument("--output-observer", choices=("minmax", "percentile", "mse"), default="minmax",
+                   help="range of the logits (default minmax: clipping the largest logits changes the argmax)")
+    g.add_argument("--output-margin", type=float, default=1.0,
+                   help="widen the logits' observed range by this factor (1..64, default 1)")
     g.add_argument("--first-last-8bit", action="store_true",
                    help="8-bit weights and 8-bit input activations for the first and last layer")
     g.add_argument("--override", action="append", type=parse_override, default=[], metavar="LAYER=w8a8",
                    help="per-layer bits: weights (w) and the layer's output activation (a); repeatable")
     g.add_argument("--weight-granularity", choices=("channel", "tensor"), default="channel")
     g.add_argument("--weight-observer", choices=("minmax", "mse"), default="minmax")
-    g.add_argument("--act-observer", choices=("minmax", "percentile", "mse"), default="minmax")
+    g.add_argument("--act-observer", choices=("minmax", "percentile", "mse"), default=None,
+                   help="activation ranges (default percentile; ViT: minmax)")
     g.add_argument("--percentile", type=float, default=99.99, help="for --act-observer percentile")
     g.add_argument("--act-signed", choices=("auto", "signed", "unsigned"), default="auto",
                    help="activation dtype: auto = unsigned after ReLU, signed elsewhere")
@@ -187,7 +193,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     from .vit import VIT_ARCHS, cli_main as vit_main
     if args.arch in VIT_ARCHS:  # vision transformers: t2c/export/vit.py
+        args.act_observer = args.act_observer or "minmax"
         return vit_main(args)
+    args.act_observer = args.act_observer or "percentile"
     import torch
 
     from .. import container
@@ -232,7 +240,8 @@ def main(argv=None):
         log(f"loading calibration data from {args.calib}")
         calib = calibration_data(args.calib, pre, args.calib_count, args.seed)
         cfg = QuantConfig(wbits=args.wbits, abits=args.abits, input_bits=args.input_bits,
-                          output_bits=args.output_bits, first_last_8bit=args.first_last_8bit,
+                          output_bits=args.output_bits, output_observer=args.output_observer,
+                          output_margin=args.output_margin, first_last_8bit=args.first_last_8bit,
                           overrides=dict(args.override), weight_granularity=args.weight_granularity,
                           weight_observer=args.weight_observer, act_observer=args.act_observer,
                           percentile=args.percentile, act_signed=args.act_signed,

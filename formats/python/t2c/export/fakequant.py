@@ -68,6 +68,20 @@ class IRModule(nn.Module):
                 self.params[key + "__w"] = nn.Parameter(w.clone().float(), requires_grad=False)
                 self.params[key + "__b"] = nn.Parameter(b.clone().float(), requires_grad=False)
 
+    def double(self):
+        """float64 model. Fake-quant weights and biases are reloaded from the exporter's float64 values
+        rather than widened from their float32 copies (whose 2^-24 relative error moves values that are
+        near a rounding tie to the other side, and MobileNet-V2 amplifies every such flip)."""
+        super().double()
+        if self.mode == "fakequant":
+            for nd in self.nodes:
+                if nd.kind in ("conv", "linear"):
+                    key = nd.name.replace(".", "__")
+                    lq = self.layer_q[nd.name]
+                    self.params[key + "__w"].data = lq["w_deq"].clone().double()
+                    self.params[key + "__b"].data = lq["b_deq"].clone().double()
+        return self
+
     def _q(self, nd, x, lo=None, hi=None, rounding="half_even", mean=False):
         """Fake-quantize value x to the parameters of nd's quantization point."""
         qp = self.qparams[nd.qsrc]

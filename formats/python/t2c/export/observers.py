@@ -20,8 +20,11 @@ def dtype_range(dtype):
 
 
 def act_dtype(bits, signed):
+    """4/8 bits signed or unsigned; 16 bits signed only (int16: the logits, `output_bits`)."""
+    if bits == 16 and signed:
+        return "int16"
     if bits not in (4, 8):
-        raise ValueError(f"activation width {bits} not supported (4 or 8)")
+        raise ValueError(f"activation width {bits} not supported (4 or 8; 16 signed)")
     return ("int" if signed else "uint") + str(bits)
 
 

@@ -21,6 +21,7 @@ from .observers import ActObserver, choose_act_qparams, dtype_range, quantize_we
 
 PRODUCER_NAME = "t2c-export"
 PRODUCER_VERSION = "0.1.0"
+OBSERVERS = ("minmax", "percentile", "mse")
 ROUNDINGS = ("half_even", "half_up", "half_away", "floor", "tflite")
 
 
@@ -29,12 +30,14 @@ class QuantConfig:
     wbits: int = 8
     abits: int = 8
     input_bits: int = None          # None: 8 with first_last_8bit, else abits
-    output_bits: int = 8            # the logits
+    output_bits: int = 8            # the logits: 4, 8 or 16 (int16)
+    output_observer: str = "minmax"  # the logits' range: clipping the largest logits changes the argmax
+    output_margin: float = 1.0      # the logits' observed range is widened by this factor
     first_last_8bit: bool = False   # first and last layer: 8-bit weights and 8-bit input activations
     overrides: dict = field(default_factory=dict)  # layer name -> {"w": bits, "a": bits (its output)}
     weight_granularity: str = "channel"  # or "tensor"
     weight_observer: str = "minmax"      # or "mse"
-    act_observer: str = "minmax"         # or "percentile", "mse"
+    act_observer: str = "percentile"     # 99.99th percentile; or "minmax", "mse"
     percentile: float = 99.99
     act_signed: str = "auto"        # auto: unsigned where the value is >= 0 by construction (ReLU)
     input_signed: str = "auto"      # auto: signed when the preprocessed image can be negative
@@ -45,9 +48,15 @@ class QuantConfig:
     compress: int = 0               # zstd level for weights; 0 = raw
 
     def check(self):
-        for k in ("wbits", "abits", "output_bits"):
+        for k in ("wbits", "abits"):
             if getattr(self, k) not in (4, 8):
                 raise ValueError(f"{k} must be 4 or 8, not {getattr(self, k)}")
+        if self.output_bits not in (4, 8, 16):
+            raise ValueError(f"output_bits must be 4, 8 or 16, not {self.output_bits}")
+        if self.act_observer not in OBSERVERS or self.output_observer not in OBSERVERS:
+            raise ValueError(f"activation observers are {', '.join(OBSERVERS)}")
+        if not 1.0 <= self.output_margin <= 64.0:
+            raise ValueError(f"output_margin must be 1..64, not {self.output_margin}")
         if self.input_bits not in (None, 4, 8):
             raise ValueError(f"input_bits must be 4 or 8, not {self.input_bits}")
         if not 8 <= self.mult_bits <= 32:
@@ -72,6 +81,8 @@ class QuantConfig:
         s += (f", weights symmetric per-{self.weight_granularity} {self.weight_observer}"
               f", activations {self.act_observer}" + (f" {self.percentile}" if self.act_observer == "percentile" else "")
               + (" symmetric" if self.act_symmetric else " asymmetric") + f" {self.act_signed}-signed"
+              + f", logits {self.output_bits}-bit {self.output_observer}"
+              + (f" x{self.output_margin:g}" if self.output_margin != 1.0 else "")
               + f", {self.mult_bits}-bit multipliers, rounding {self.rounding}")
         return s
 
@@ -141,6 +152,15 @@ def _int_bound(v, scale, zp, qmin, qmax):
     return int(min(max(zp + round(v / scale), qmin), qmax))
 
 
+def _widened(ob, factor):
+    """A copy of observer `ob` with its min and max multiplied by `factor` (headroom for values the
+    few calibration images did not reach)."""
+    w = ActObserver()
+    w.min, w.max = ob.min * factor, ob.max * factor
+    w.samples, w.count = ob.samples, ob.count
+    return w
+
+
 def export(model, calib, cfg=None, input_range=None, batch=16, progress=_stderr):
     """Quantize a float model. calib: float [N, C, H, W] preprocessed calibration images.
     input_range: (lo, hi) of the preprocessed input if known exactly (else observed).
@@ -202,7 +222,13 @@ def export(model, calib, cfg=None, input_range=None, batch=16, progress=_stderr)
             nonneg = nd.act is not None and nd.act[0] >= 0
             mode = cfg.act_signed
             method = cfg.act_observer
+            if nd.name == out:
+                method = cfg.output_observer
+                if cfg.output_margin != 1.0:
+                    ob = _widened(ob, cfg.output_margin)
         signed = {"auto": not nonneg, "signed": True, "unsigned": False}[mode]
+        if abits[nd.name] == 16:
+            signed = True  # int16 (there is no uint16)
         if not signed and not nonneg and cfg.act_symmetric:
             raise ValueError(f"'{nd.name}' can be negative: unsigned symmetric quantization is impossible")
         scale, zp, dt, rng = choose_act_qparams(ob, abits[nd.name], signed, cfg.act_symmetric, method,
@@ -240,8 +266,9 @@ def export(model, calib, cfg=None, input_range=None, batch=16, progress=_stderr)
             m_eff = np.array([mm * 2.0 ** -sh for mm, sh in zip(ms, ss)])
             ratio = np.broadcast_to(m_eff / m_real, (cout,))
             shape = [-1] + [1] * (nd.weight.dim() - 1)
-            w_deq = (w_int.double() * torch.from_numpy(s_wc * ratio).reshape(shape)).float()
-            b_deq = torch.from_numpy(b_int.astype(np.float64) * s_acc * ratio).float()
+            # float64: IRModule keeps float32 copies, and float64 ones after .double()
+            w_deq = w_int.double() * torch.from_numpy(s_wc * ratio).reshape(shape)
+            b_deq = torch.from_numpy(b_int.astype(np.float64) * s_acc * ratio)
             layer_q[nd.name] = {"w_int": w_int, "w_dtype": wdt, "s_w": s_wc, "b_int": b_int,
                                 "mult": ms, "shift": ss, "lo": lo, "hi": hi, "w_deq": w_deq, "b_deq": b_deq,
                                 "scale_real": m_real, "err": errs}
