@@ -47,6 +47,8 @@ static void usage(FILE *f)
                "  --image K        the image of the dump to check (default the first)\n"
                "  --no-diagnose    skip the what-if hypotheses\n"
                "  --waivers FILE   expected differences, one per line: GLOB max_diff=N|count=N REASON;\n"
+               "                   or JSON (FILE.json, or starting with '{' / '[{'): [{\"op\": GLOB,\n"
+               "                   \"max_diff\": N or \"count\": N, \"reason\": \"...\"}, ...];\n"
                "                   a mismatch within one is reported 'waived (REASON)' and passes\n"
                "  --compare-as OP=OP2  OP is fused into the later OP2 in hardware: compare at OP2 only,\n"
                "                   OP is reported 'skipped' (repeatable; also the manifest's \"compare_as\")\n"

@@ -140,7 +140,11 @@ void t2c_check_report_free(t2c_check_report *r);
  * "count=N" (at most N elements differ), REASON the rest of the line; '#' starts a comment.
  * A mismatching op within a matching waiver's limit is reported "waived (REASON)" and no longer
  * counts as a mismatch (n_mismatch, n_iso_mismatch, first_divergent exclude it). The first
- * matching waiver applies. Errors: IO (unreadable), FORMAT (bad line, with its number). */
+ * matching waiver applies. The same file may be JSON instead (chosen when its name ends in
+ * ".json" or it starts with '{', or '[' then '{' or ']'): [{"op": GLOB, "max_diff": N | "count": N,
+ * "reason": "...", "comment": optional}, ...] or {"waivers": [...]}; unknown keys are errors.
+ * Errors: IO (unreadable), FORMAT (bad line with its number; bad JSON with its line; a JSON
+ * waiver's missing or bad key with its 1-based position), each message starting with the path. */
 t2c_status t2c_check_apply_waivers(t2c_check_report *r, const char *path, t2c_error *err);
 /* Hardware that fuses ops compares the group at its last op only: op `op` is not compared
  * (reported "skipped", "fused into TARGET"). `target` must be a later op of the model.

@@ -257,12 +257,91 @@ static void test_errors(void **state)
     assert_null(bad);
 }
 
+/* A report of three compared ops: "conv.0" 2 elements differ by at most 1, "conv.1" matches,
+ * "rq" 5 elements differ by at most 3 (isolation: 1 element, 1). */
+static void waiver_report(t2c_check_report *r, t2c_check_op_result *ops)
+{
+    static const char *const names[3] = {"conv.0", "conv.1", "rq"};
+    memset(ops, 0, 3 * sizeof *ops);
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < 3; i++)
+        ops[i].op_index = i, ops[i].name = names[i], ops[i].type = "x", ops[i].file = "f";
+    ops[0].full.mismatches = 2, ops[0].full.max_abs_diff = 1;
+    ops[2].full.mismatches = 5, ops[2].full.max_abs_diff = 3;
+    ops[2].iso_checked = 1, ops[2].iso.mismatches = 1, ops[2].iso.max_abs_diff = 1;
+    r->n_ops = 3, r->ops = ops, r->n_checked = 3, r->n_mismatch = 2, r->n_iso_mismatch = 1;
+    r->first_divergent = 0, r->first_divergent_iso = 2;
+}
+
+static const char *wpath(const char *name, const char *text)
+{
+    static char p[512];
+    put(name, text, strlen(text));
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return p;
+}
+
+/* The text and JSON waiver forms give the same result; bad files give one-line errors. */
+static void test_waivers(void **state)
+{
+    (void)state;
+    static const char *const same[][2] = {
+        {"w.txt", "# known\nconv.* max_diff=1 ties up (T-1)\nrq count=5 five known\n"},
+        {"w.json", "[{\"op\": \"conv.*\", \"max_diff\": 1, \"reason\": \"ties up (T-1)\"},\n"
+                   " {\"op\": \"rq\", \"count\": 5, \"reason\": \"five known\", \"comment\": \"c\"}]"},
+        {"w2", "  {\"waivers\": [{\"op\": \"conv.*\", \"max_diff\": 1, \"reason\": \" ties up (T-1) \"},"
+               " {\"reason\": \"five known\", \"count\": 5, \"op\": \"rq\"}]}"},
+    };
+    t2c_check_report r;
+    t2c_check_op_result ops[3];
+    t2c_error err;
+    for (int k = 0; k < 3; k++) {
+        waiver_report(&r, ops);
+        assert_int_equal(t2c_check_apply_waivers(&r, wpath(same[k][0], same[k][1]), &err), T2C_OK);
+        assert_string_equal(ops[0].waived, "ties up (T-1)");
+        assert_string_equal(ops[1].waived, ""); /* matches: nothing to waive */
+        assert_string_equal(ops[2].waived, "five known");
+        assert_int_equal(r.n_waived, 2);
+        assert_int_equal(r.n_mismatch, 0);
+        assert_int_equal(r.n_iso_mismatch, 0);
+        assert_int_equal(r.first_divergent, -1);
+        assert_int_equal(r.n_checked, 3);
+    }
+    /* rq: count=4 < 5 differing elements; max_diff=2 < 3; the first matching waiver decides */
+    waiver_report(&r, ops);
+    const char *first = wpath("l.json", "[{\"op\": \"rq\", \"count\": 4, \"reason\": \"a\"},"
+                                        " {\"op\": \"*\", \"max_diff\": 3, \"reason\": \"b\"}]");
+    assert_int_equal(t2c_check_apply_waivers(&r, first, &err), T2C_OK);
+    assert_string_equal(ops[0].waived, "b");
+    assert_string_equal(ops[2].waived, "");
+    assert_int_equal(r.n_waived, 1);
+    assert_int_equal(r.n_mismatch, 1);
+    assert_int_equal(r.first_divergent, 2);
+    static const char *const bad[][3] = {
+        {"b1.json", "[{\"op\": \"rq\", \"count\": 1, \"reason\": \"x\",}]", "b1.json:1: not valid JSON"},
+        {"b2.json", "[{\"op\": \"rq\", \"count\": 1}]", "b2.json: waiver 1: a waiver needs a reason"},
+        {"b3", "[{\"op\": \"rq\", \"reason\": \"x\"}]", "b3: waiver 1: needs exactly one of"},
+        {"b4", "{\"waivers\": [{\"op\": \"rq\", \"count\": 1, \"reason\": \"x\"},\n {\"op\": 7}]}",
+         "b4: waiver 2: \"op\" must be a glob string"},
+        {"b5.txt", "rq count=1\n", "b5.txt:1: a waiver needs a reason"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        waiver_report(&r, ops);
+        assert_int_equal(t2c_check_apply_waivers(&r, wpath(bad[k][0], bad[k][1]), &err), T2C_ERR_FORMAT);
+        assert_non_null(strstr(err.message, bad[k][2]));
+        assert_null(strchr(err.message, '\n'));
+        assert_int_equal(r.n_waived, 0);
+        assert_int_equal(r.n_mismatch, 2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex_int4_packed), cmocka_unit_test(test_raw_and_bin),
         cmocka_unit_test(test_mif_coe_dec),     cmocka_unit_test(test_tiles),
         cmocka_unit_test(test_nhwc_and_transpose), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_waivers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

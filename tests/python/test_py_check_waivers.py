@@ -77,8 +77,8 @@ class WaiverTest(unittest.TestCase):
         with open(path, "w") as f:
             f.write("\n".join(lines))
 
-    def waivers(self, text):
-        p = os.path.join(self.tmpd.name, "waivers.txt")
+    def waivers(self, text, name="waivers.txt"):
+        p = os.path.join(self.tmpd.name, name)
         with open(p, "w") as f:
             f.write(text)
         return p
@@ -135,6 +135,52 @@ class WaiverTest(unittest.TestCase):
                 self.assertIn(msg, se)
         se = self.check("--waivers", os.path.join(self.tmpd.name, "none.txt"), expect=2)
         self.assertIn("cannot open", se)
+
+    def test_json_waivers(self):
+        self.edit("rq", {0: +1, 5: -1, 7: +3})  # three elements, max |diff| 3
+        ok = [{"op": "conv", "max_diff": 100, "reason": "other op"},
+              {"op": "r*", "count": 3, "reason": "three known (ticket 7)", "comment": "RTL v2"}]
+        for name, text in (("w.json", json.dumps(ok)),                       # by extension
+                           ("w.txt", "  \n" + json.dumps(ok, indent=2)),    # by content: '[' then '{'
+                           ("w", json.dumps({"waivers": ok}))):             # by content: '{'
+            with self.subTest(name):
+                rep = self.check("--waivers", self.waivers(text, name), expect=0)
+                self.assertEqual((rep["mismatching"], rep["waived"]), (0, 1))
+                self.assertEqual(self.op(rep, "rq")["waived"], "three known (ticket 7)")
+        # same semantics as the text form: limits, and the first matching waiver decides
+        for ws in ([{"op": "rq", "max_diff": 2, "reason": "too small"}],
+                   [{"op": "rq", "count": 1, "reason": "first"}, {"op": "*", "max_diff": 9, "reason": "later"}],
+                   []):
+            with self.subTest(ws=ws):
+                rep = self.check("--waivers", self.waivers(json.dumps(ws), "w.json"), expect=1)
+                self.assertEqual((rep["mismatching"], rep["waived"]), (1, 0))
+        # a text glob may start with '[': still the text form
+        rep = self.check("--waivers", self.waivers("[r]q max_diff=3 bracket glob\n"), expect=0)
+        self.assertEqual(self.op(rep, "rq")["waived"], "bracket glob")
+
+    def test_json_waiver_errors(self):
+        bad = (('[{"op": "rq", "max_diff": 1,}]', "w.json", "w.json:1: not valid JSON"),
+               ('[\n{"op": "rq",\n "count": 1', "w.txt", "w.txt:3: not valid JSON: unexpected end of file"),
+               ('[{"op": "rq", "count": 1, "reason": "x"}] junk', "w.json", "w.json:1: not valid JSON"),
+               ('[{"op": "rq", "count": 1}]', "w.json", "w.json: waiver 1: a waiver needs a reason"),
+               ('[{"op": "rq", "count": 1, "reason": "  "}]', "w.json", "waiver 1: a waiver needs a reason"),
+               ('[{"op": "a", "count": 1, "reason": "x"}, {"count": 1, "reason": "x"}]', "w.json",
+                'w.json: waiver 2: missing "op"'),
+               ('[{"op": "rq", "reason": "x"}]', "w.json", 'exactly one of "max_diff" and "count"'),
+               ('[{"op": "rq", "count": 1, "max_diff": 1, "reason": "x"}]', "w.json", "exactly one of"),
+               ('[{"op": "rq", "count": -1, "reason": "x"}]', "w.json", '"count" must be an integer >= 0'),
+               ('[{"op": "rq", "max_diff": 1.5, "reason": "x"}]', "w.json", '"max_diff" must be an integer'),
+               ('[{"op": "rq", "max_dif": 1, "reason": "x"}]', "w.json", 'unknown key "max_dif"'),
+               ('{"waiver": []}', "w.json", 'unknown key "waiver"'),
+               ('{"waivers": 3}', "w.json", "expected an array of waivers"),
+               ('["rq"]', "w.json", "waiver 1: not an object"),
+               ('', "w.json", "unexpected end of file"))
+        for text, name, msg in bad:
+            with self.subTest(text):
+                se = self.check("--waivers", self.waivers(text, name), expect=2)
+                self.assertIn(msg, se)
+                self.assertIn(name, se)
+                self.assertEqual(len(se.strip().splitlines()), 1, se)
 
     def test_compare_as(self):
         self.edit("conv", {2: 7})          # hardware fuses conv+rq: its conv dump is not comparable
