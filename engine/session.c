@@ -153,8 +153,8 @@ t2c_status t2c_session_create_ex(const t2c_model *model, const t2c_session_optio
             if (model->outputs[k] == i)
                 items[n].last = no; /* kept after the run */
         for (int k = 0; k < model->n_inputs; k++)
-            if (model->inputs[k] == i)
-                items[n].first = -1;
+            if (model->inputs[k] == i) /* never reused: a second run without refilling sees the same input */
+                items[n].first = -1, items[n].last = no;
         /* a fused op o also writes op o + 1's output: its inputs must outlive op o + 1 */
         for (int o = 0; o + 1 < no; o++)
             for (int k = 0; s->fused[o] && k < model->ops[o].n_inputs; k++)

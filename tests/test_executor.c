@@ -92,6 +92,21 @@ static void test_small_net_hand_worked(void **state)
     const t2c_tensor *acc = t2c_session_tensor(s, "acc");
     assert_non_null(acc);
     t2c_session_free(s);
+    /* The input buffer is never reused by the plan (with ref nothing is fused, so q could otherwise
+     * take x's slot): after a run it still holds x, and a second run without refilling agrees. */
+    static const char *const backends[2] = {"ref", "auto"};
+    for (int b = 0; b < 2; b++) {
+        t2c_session_options o = {1, 1, backends[b]};
+        assert_int_equal(t2c_session_create_ex(m, &o, &s, &err), T2C_OK);
+        x = t2c_session_input(s, 0);
+        memcpy(x->data, xv, 6);
+        for (int run = 0; run < 2; run++) {
+            assert_int_equal(t2c_session_run(s, &err), T2C_OK);
+            assert_memory_equal(x->data, xv, 6);
+            assert_memory_equal(t2c_session_output(s, 0)->data, want, 6);
+        }
+        t2c_session_free(s);
+    }
     t2c_model_free(m);
 }
 
