@@ -2,7 +2,8 @@
  * recipe as t2c_add_ref:
  *   a1 = (a - a_zp) << left_shift; a2 = scale_round(a1, a_m, 0, a_s); likewise b2;
  *   y = clamp(scale_round(a2 + b2, out_m, 0, out_s) + out_zp, lo, hi).
- * add's prepare proves |a1|, |b1|, |a2 + b2| < 2^31, the range t2c_v_scale_round needs. */
+ * add's prepare proves |a1|, |b1|, |a2 + b2| < 2^31, the range t2c_v_scale_round needs.
+ * A power-of-two multiplier that divides exactly is a shift (exact_shift). */
 #include "add.h"
 #include "t2c_exec.h"
 #include "t2c_kernels.h"
@@ -28,6 +29,17 @@ static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i load8(con
     return _mm512_cvtepi16_epi64(_mm_maskz_loadu_epi16(k, (const int16_t *)p + i));
 }
 
+/* scale_round(x << ls, m, 0, s) for a power of two m = 2^j with ls + j >= s (not tflite): the
+ * product x * 2^(ls + j) is a multiple of 2^s, so every rounding mode returns the exact quotient
+ * x << (ls + j - s) (prepare bounds it below 2^31). Returns that shift, or -1. */
+static int exact_shift(int64_t m, int s, int ls, t2c_rounding mode)
+{
+    if (mode == T2C_ROUND_TFLITE || m <= 0 || (m & (m - 1)) != 0)
+        return -1;
+    const int j = __builtin_ctzll((unsigned long long)m);
+    return ls + j >= s ? ls + j - s : -1;
+}
+
 static T2C_TARGET_AVX512 void add_items(void *ctx, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
@@ -43,12 +55,18 @@ static T2C_TARGET_AVX512 void add_items(void *ctx, int64_t begin, int64_t end, i
     const __m512i ozp = _mm512_set1_epi64(p->out_zero_point), lo = _mm512_set1_epi64(p->lo - p->out_zero_point),
                   hi = _mm512_set1_epi64(p->hi - p->out_zero_point);
     const unsigned ls = (unsigned)p->left_shift;
+    const int ea = exact_shift(p->a_multiplier, p->a_shift, p->left_shift, p->rounding);
+    const int eb = exact_shift(p->b_multiplier, p->b_shift, p->left_shift, p->rounding);
     for (int64_t i = b0; i < e0; i += 8) {
         const int64_t left = e0 - i;
         const __mmask8 k = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1);
-        const __m512i a1 = _mm512_slli_epi64(_mm512_sub_epi64(load8(j->a, i, j->ka, k), azp), ls);
-        const __m512i b1 = _mm512_slli_epi64(_mm512_sub_epi64(load8(j->b, i, j->kb, k), bzp), ls);
-        const __m512i sum = _mm512_add_epi64(t2c_vrow_round(&ra, a1), t2c_vrow_round(&rb, b1));
+        const __m512i ax = _mm512_sub_epi64(load8(j->a, i, j->ka, k), azp);
+        const __m512i bx = _mm512_sub_epi64(load8(j->b, i, j->kb, k), bzp);
+        const __m512i a2 =
+            ea >= 0 ? _mm512_slli_epi64(ax, (unsigned)ea) : t2c_vrow_round(&ra, _mm512_slli_epi64(ax, ls));
+        const __m512i b2 =
+            eb >= 0 ? _mm512_slli_epi64(bx, (unsigned)eb) : t2c_vrow_round(&rb, _mm512_slli_epi64(bx, ls));
+        const __m512i sum = _mm512_add_epi64(a2, b2);
         const __m512i y = _mm512_min_epi64(_mm512_max_epi64(t2c_vrow_round(&ro, sum), lo), hi);
         t2c_v_store(j->y, i, _mm512_add_epi64(y, ozp), k, j->ey);
     }

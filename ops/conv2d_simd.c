@@ -39,6 +39,8 @@
 #include "t2c_vscale.h"
 
 #define PANEL_BYTES (512 * 1024) /* packed pixel chunk kept in L2 */
+#define PIX_RING 4 /* transposed path: compressed rows in flight; a row is read back PIX_RING - 1
+                    * steps after its stores (an immediate reload would miss store forwarding) */
 
 typedef struct conv_simd {
     t2c_simd_isa isa;
@@ -62,9 +64,15 @@ typedef struct conv_simd {
     int64_t *koff;     /* per k: offset of (ci, kh, kw) from a group's first plane */
     int64_t ncols;     /* GEMM columns per image and group: P, or (Ho - 1) * Wq + Wo */
     size_t pad_bytes;  /* shared padded input, at the start of the scratch */
+    /* transposed GEMM (virtual path, one group): output channels in the vector lanes, pixels
+     * broadcast, so 7x7 outputs cost 9 blocks of 6 pixels instead of 4 blocks of 16 grid columns */
+    int trans;
+    uint8_t *wt;        /* weights in the B layout: blocks of 16 channels, int8 bytes */
+    __mmask16 *qmask;   /* per 16 grid columns: the kept ones (ow < Wo) */
+    size_t pix_bytes;   /* packed pixels (A layout), per thread */
     /* requantize fused into the epilogue (fuse_prepare) */
     t2c_node *rq_node;
-    int64_t *rq_params; /* 3 x Cout: multiplier, shift, offset per output channel */
+    int64_t *rq_params; /* 3 x Cout: multiplier, shift, offset per output channel; then the rows */
     t2c_gemm_requant rq;
 } conv_simd;
 
@@ -93,6 +101,8 @@ static void conv_simd_release(void *state)
     free(s->row_add);
     free(s->koff);
     free(s->rq_params);
+    free(s->wt);
+    free(s->qmask);
     free(s);
 }
 
@@ -162,9 +172,56 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
 
     /* work plan */
     const int T = t2c_exec_threads(node->exec);
-    const int64_t nblocks = t2c_gemm_nblocks(s->ncols), mblocks = t2c_gemm_mblocks(s->cout_g), NG = s->N * s->G;
+    const int64_t nblocks = t2c_gemm_nblocks(s->ncols), NG = s->N * s->G;
     int64_t maxblk = (int64_t)(PANEL_BYTES / s->b_block);
     maxblk = maxblk < 2 ? 2 : maxblk;
+    if (s->virt && s->G == 1 && nblocks <= maxblk) {
+        /* lanes computed: channels padded to 16 x pixels to 6, against rows to 6 x grid to 16;
+         * the transposed epilogue stores element by element, ~200 cycles more per 6x32 tile than
+         * the ~6 * k4 of its loop, so it pays only with a deep K (layers 3-4 of ResNets) */
+        const int64_t normal = t2c_gemm_mblocks(s->Cout) * T2C_GEMM_MR * nblocks * T2C_GEMM_NB;
+        const int64_t trans = t2c_gemm_nblocks(s->Cout) * T2C_GEMM_NB * t2c_gemm_mblocks(s->P) * T2C_GEMM_MR;
+        s->trans = trans * 21 < normal * 20 && (normal - trans) * 6 * t2c_gemm_k4(s->K) > 200 * normal;
+    }
+    if (s->trans) {
+        const int64_t cb = t2c_gemm_nblocks(s->Cout);
+        s->wt = aligned_alloc(64, t2c_align64(s->b_block * (size_t)cb));
+        s->qmask = malloc(sizeof(__mmask16) * (size_t)nblocks);
+        if (!s->wt || !s->qmask) {
+            conv_simd_release(s);
+            return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory packing weights");
+        }
+        memset(s->wt, 0, s->b_block * (size_t)cb);
+        for (int64_t co = 0; co < s->Cout; co++)
+            for (int64_t k = 0; k < s->K; k++)
+                s->wt[(size_t)(co / 16) * s->b_block + (size_t)(k / 4) * 64 + (size_t)(co % 16) * 4 + (size_t)(k % 4)] =
+                    (uint8_t)wd[co * s->K + k];
+        for (int64_t b = 0; b < nblocks; b++) {
+            unsigned m = 0;
+            for (int l = 0; l < 16; l++) {
+                const int64_t q = 16 * b + l;
+                m |= (unsigned)(q < s->ncols && q % s->Wq < geo->Wo) << l;
+            }
+            s->qmask[b] = (__mmask16)m;
+        }
+        /* one item per image and channel chunk; the image's panel is packed whole */
+        int64_t nm = 1;
+        if (T > 1 && s->N < 8 * (int64_t)T) {
+            const int64_t need = (8 * (int64_t)T + s->N - 1) / s->N;
+            nm = need < cb ? need : cb;
+        }
+        s->np = 1, s->pblk = nblocks;
+        s->mrows = (cb + nm - 1) / nm * T2C_GEMM_NB;
+        s->nm = (s->Cout + s->mrows - 1) / s->mrows;
+        const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
+        s->pix_bytes = t2c_align64(s->a_block * (size_t)t2c_gemm_mblocks(s->P));
+        /* panel, pixels, compressed pixels of PIX_RING k4 (+ a vector of slack each), column terms */
+        s->per_thread = t2c_align64((size_t)s->pblk * s->b_block) + s->pix_bytes +
+                        PIX_RING * t2c_align64(4 * cols + 64) + (s->za ? 3 * t2c_align64(4 * cols) : 0);
+        *state = s;
+        return T2C_OK;
+    }
+    const int64_t mblocks = t2c_gemm_mblocks(s->cout_g);
     int64_t np = (nblocks + maxblk - 1) / maxblk, nm = 1;
     if (T > 1) {
         /* enough items that a contiguous split is balanced within ~1/8 */
@@ -225,34 +282,58 @@ static T512BW void split_row(const uint8_t *row, int64_t W, int64_t left, uint8_
     }
 }
 
+static inline __attribute__((always_inline)) __mmask64 mask64(int64_t n)
+{
+    return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+}
+
+/* n bytes of v at dst: 64-byte stores (short runs cost one masked store, not a libc call). */
+static inline __attribute__((always_inline)) T512BW void fill_bytes(uint8_t *dst, __m512i v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 64)
+        _mm512_mask_storeu_epi8(dst + i, mask64(n - i), v);
+}
+
+/* One stride-1 plane: [top rows][left | row | right]...[bottom rows], all borders = pad byte. */
+static T512BW void pad_plane1(const conv_simd *s, const uint8_t *src, uint8_t *dst)
+{
+    const t2c_im2col *g = &s->geo;
+    const int64_t Wp = s->Wp, W = g->W, left = g->left, right = s->right;
+    const __m512i pb = _mm512_set1_epi8((char)g->pad_byte);
+    fill_bytes(dst, pb, Wp * g->top + left);
+    for (int64_t h = 0; h < g->H; h++) {
+        uint8_t *row = dst + (g->top + h) * Wp + left;
+        for (int64_t i = 0; i < W; i += 64) {
+            const __mmask64 m = mask64(W - i);
+            _mm512_mask_storeu_epi8(row + i, m, _mm512_maskz_loadu_epi8(m, src + h * W + i));
+        }
+        /* this row's right border and the next row's left border are adjacent */
+        fill_bytes(row + W, pb, h + 1 < g->H ? right + left : right);
+    }
+    fill_bytes(dst + (g->top + g->H) * Wp, pb, Wp * s->bottom);
+}
+
 /* Channels [begin, end) (over all images) into the padded buffer: borders = the zero point
  * byte; for stride 2 padded row r, column c goes to phase (r % 2, c % 2) at (r / 2, c / 2),
  * only for the phases some tap reads (the others are never read for a kept column). */
-static void pad_items(void *ctx, int64_t begin, int64_t end, int thread)
+static T512BW void pad_items(void *ctx, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const pad_job *j = ctx;
     const conv_simd *s = j->s;
     const t2c_im2col *g = &s->geo;
-    const size_t Wp = (size_t)s->Wp;
+    const __m512i pb = _mm512_set1_epi8((char)g->pad_byte);
     for (int64_t pl = begin; pl < end; pl++) {
         const uint8_t *src = j->x + pl * g->H * g->W;
         uint8_t *dst = j->xp + pl * s->plane;
         if (s->ps == 1) {
-            memset(dst, g->pad_byte, Wp * (size_t)g->top);
-            for (int64_t h = 0; h < g->H; h++) {
-                uint8_t *row = dst + (size_t)(g->top + h) * Wp;
-                memset(row, g->pad_byte, (size_t)g->left);
-                memcpy(row + g->left, src + h * g->W, (size_t)g->W);
-                memset(row + g->left + g->W, g->pad_byte, (size_t)s->right);
-            }
-            memset(dst + (size_t)(g->top + g->H) * Wp, g->pad_byte, Wp * (size_t)s->bottom);
+            pad_plane1(s, src, dst);
             continue;
         }
         const int64_t phase = s->Hq * s->Wq;
         for (int k = 0; k < 4; k++)
             if (s->phases_used >> k & 1)
-                memset(dst + k * phase, g->pad_byte, (size_t)phase);
+                fill_bytes(dst + k * phase, pb, phase);
         for (int64_t h = 0; h < g->H; h++) {
             const int64_t r = g->top + h, pr = r % 2;
             if (!(s->phases_used >> (2 * pr) & 3))
@@ -378,13 +459,90 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
         t2c_gemm_requant rq;
         if (j->rq_out) {
             rq = s->rq;
-            rq.mult += co0, rq.shift += co0, rq.offset += co0;
+            rq.mult += co0, rq.shift += co0, rq.offset += co0, rq.rows += co0 * T2C_VREQ_ROW;
             rq.out = j->rq_out + (size_t)((n * s->Cout + co0) * s->P + (s->virt ? 0 : p0)) * (size_t)rq.esize;
             t.rq = &rq;
         }
         const t2c_gemm_vmap vm = {p0, s->Wq, s->geo.Wo};
         if (s->virt)
             t.vmap = &vm;
+        t2c_gemm_tile_run(s->isa, &t);
+    }
+}
+
+/* Transposed items: image n, channels [co0, co1). The grid panel is packed as usual, then its
+ * kept columns (the pixels, in order) are compressed, one k4 at a time, into the A layout. */
+static T512BW void pack_pixels(const conv_simd *s, const uint8_t *panel, uint8_t *pix, uint32_t *tmp, size_t tstride)
+{
+    const int64_t k4n = t2c_gemm_k4(s->K), nb = s->pblk, mb = t2c_gemm_mblocks(s->P);
+    for (int64_t k4 = 0; k4 < k4n + PIX_RING - 1; k4++) {
+        if (k4 < k4n) {
+            uint32_t *row = tmp + (size_t)(k4 % PIX_RING) * tstride;
+            int64_t cnt = 0;
+            for (int64_t b = 0; b < nb; b++) {
+                const __m512i v = _mm512_loadu_si512((const void *)(panel + (size_t)b * s->b_block + (size_t)k4 * 64));
+                _mm512_storeu_si512((void *)(row + cnt), _mm512_maskz_compress_epi32(s->qmask[b], v));
+                cnt += __builtin_popcount(s->qmask[b]);
+            }
+        }
+        const int64_t kr = k4 - (PIX_RING - 1);
+        if (kr < 0)
+            continue;
+        const uint32_t *row = tmp + (size_t)(kr % PIX_RING) * tstride;
+        for (int64_t i = 0; i < mb; i++)
+            _mm256_mask_storeu_epi32(pix + (size_t)i * s->a_block + (size_t)kr * (4 * T2C_GEMM_MR), 0x3F,
+                                     _mm256_loadu_si256((const __m256i *)(row + T2C_GEMM_MR * i)));
+    }
+}
+
+static void conv_trans_items(void *ctx, int64_t begin, int64_t end, int thread)
+{
+    const conv_job *j = ctx;
+    const conv_simd *s = j->s;
+    const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
+    uint8_t *panel = j->scratch + s->pad_bytes + (size_t)thread * s->per_thread;
+    uint8_t *pix = panel + t2c_align64((size_t)s->pblk * s->b_block);
+    uint32_t *tmp = (uint32_t *)(pix + s->pix_bytes);
+    const size_t tstride = t2c_align64(4 * cols + 64) / 4;
+    int32_t *csum = (int32_t *)(tmp + PIX_RING * tstride);
+    int32_t *cadd_q = (int32_t *)((uint8_t *)csum + t2c_align64(4 * cols));
+    int32_t *cadd = (int32_t *)((uint8_t *)cadd_q + t2c_align64(4 * cols));
+    int64_t packed = -1;
+    for (int64_t it = begin; it < end; it++) {
+        const int64_t mi = it % s->nm, n = it / s->nm;
+        if (n != packed) {
+            pack_virtual(s, j->scratch + (size_t)(n * s->geo.Cin * s->plane), 0, s->ncols, panel);
+            pack_pixels(s, panel, pix, tmp, tstride);
+            if (s->za) {
+                panel_col_sums(s, panel, s->ncols, csum);
+                for (int64_t i = 0; i < s->ncols; i++)
+                    cadd_q[i] = (int32_t)(uint32_t)(uint64_t)(-(int64_t)s->za * csum[i]);
+                for (int64_t p = 0; p < s->P; p++)
+                    cadd[p] = cadd_q[p / s->geo.Wo * s->Wq + p % s->geo.Wo];
+            }
+            packed = n;
+        }
+        const int64_t co0 = mi * s->mrows, co1 = co0 + s->mrows < s->Cout ? co0 + s->mrows : s->Cout;
+        t2c_gemm_tile t = {
+            .a = pix,
+            .b = s->wt + (size_t)(co0 / 16) * s->b_block,
+            .K = s->K,
+            .m = s->P,
+            .n = co1 - co0,
+            .c = j->y + (n * s->Cout + co0) * s->P,
+            .ldc = s->P,
+            .row_add = s->za ? cadd : NULL,
+            .col_add = s->row_add + co0,
+            .wrap_bits = s->wrap_bits,
+            .trans = 1,
+        };
+        t2c_gemm_requant rq;
+        if (j->rq_out) {
+            rq = s->rq;
+            rq.cols += (co0 / 16) * T2C_VREQ_COLS;
+            rq.out = j->rq_out + (size_t)((n * s->Cout + co0) * s->P) * (size_t)rq.esize;
+            t.rq = &rq;
+        }
         t2c_gemm_tile_run(s->isa, &t);
     }
 }
@@ -397,7 +555,10 @@ static t2c_status conv_simd_go(t2c_node *node, const conv_simd *s, void *scratch
         pad_job pj = {s, node->inputs[0]->data, scratch};
         t2c_exec_for(ex, s->N * s->geo.Cin, pad_items, &pj);
     }
-    t2c_exec_for(ex, s->N * s->G * s->np * s->nm, conv_simd_items, &j);
+    if (s->trans)
+        t2c_exec_for(ex, s->N * s->nm, conv_trans_items, &j);
+    else
+        t2c_exec_for(ex, s->N * s->G * s->np * s->nm, conv_simd_items, &j);
     return T2C_OK;
 }
 
@@ -425,13 +586,16 @@ static int conv_simd_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
     const int per_channel = p->n_multiplier > 1 || p->n_shift > 1 || p->n_offset > 1;
     if (per_channel && p->axis != 1)
         return 0;
-    s->rq_params = malloc(3 * sizeof(int64_t) * (size_t)s->Cout);
+    const int64_t cb = t2c_gemm_nblocks(s->Cout);
+    s->rq_params = malloc(((3 + T2C_VREQ_ROW) * (size_t)s->Cout + T2C_VREQ_COLS * (size_t)cb) * sizeof(int64_t));
     if (!s->rq_params)
         return 0;
     for (int64_t c = 0; c < s->Cout; c++) {
         s->rq_params[c] = p->multiplier[p->n_multiplier > 1 ? c : 0];
         s->rq_params[s->Cout + c] = p->shift[p->n_shift > 1 ? c : 0];
         s->rq_params[2 * s->Cout + c] = p->offset[p->n_offset > 1 ? c : 0];
+        t2c_vreq_row_pack(s->rq_params + 3 * s->Cout + T2C_VREQ_ROW * c, s->rq_params[c], s->rq_params[s->Cout + c],
+                          s->rq_params[2 * s->Cout + c], p->zero_point, p->lo, p->hi, p->rounding);
     }
     s->rq_node = rnode;
     s->rq = (t2c_gemm_requant){
@@ -445,7 +609,19 @@ static int conv_simd_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
         .out = NULL,
         .ldo = s->P,
         .esize = (int)t2c_dtype_mem_size(rnode->outputs[0]->dtype),
+        .rows = s->rq_params + 3 * s->Cout,
+        .cols = s->rq_params + (3 + T2C_VREQ_ROW) * s->Cout,
+        .cols_narrow = 1,
     };
+    for (int64_t c = 0; c < s->Cout; c++) {
+        const int64_t flags = s->rq_params[3 * s->Cout + T2C_VREQ_ROW * c + 7];
+        s->rq.cols_general |= (int)(flags & 1);
+        s->rq.cols_narrow &= (int)(flags >> 1 & 1);
+    }
+    for (int64_t b = 0; b < cb; b++)
+        t2c_vreq_cols_pack(s->rq_params + (3 + T2C_VREQ_ROW) * s->Cout + T2C_VREQ_COLS * b, s->rq_params + 16 * b,
+                           s->rq_params + s->Cout + 16 * b, s->rq_params + 2 * s->Cout + 16 * b,
+                           s->Cout - 16 * b);
     (void)node;
     return 1;
 }

@@ -115,9 +115,20 @@ void t2c_gemm_col_sums4(const uint8_t *const rows[4], int64_t ncols, int xor_80,
  * k4 group is `astride` bytes on) and NV vectors of columns (vector j at B block address
  * given by the ISA), then adds row_add/col_add, wraps and stores the first `nvalid` columns. */
 
+/* Columns of one chunk of NV vectors (AVX-512): per vector the valid lanes and, for mapped
+ * columns (t2c_gemm_vmap), its row segments (lane mask, dense index of lane 0). Computed once per
+ * chunk by tile512 and shared by every row block (no division per kernel call). */
+typedef struct colplan {
+    int mapped;
+    __mmask16 mask[4];
+    int nseg[4];
+    __mmask16 smask[4][16];
+    int64_t soff[4][16];
+} colplan;
+
 typedef void (*kern_fn)(int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b, size_t bblock,
                         int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap,
-                        const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm);
+                        const t2c_gemm_requant *rq, const colplan *cp);
 
 static inline int32_t load_i32(const uint8_t *p)
 {
@@ -143,9 +154,9 @@ static inline int32_t load_i32(const uint8_t *p)
      {c30, c31, c32, c33}, {c40, c41, c42, c43}, {c50, c51, c52, c53}}
 
 static inline __attribute__((always_inline)) T512 void
-kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
+kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
         size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap,
-        const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)
+        const t2c_gemm_requant *rq, const colplan *cp)
 {
     /* named accumulators (an array is kept in memory once asm takes its elements) */
     __m512i ACC_NAMES(_mm512_setzero_si512());
@@ -159,46 +170,67 @@ kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astri
 #define ROW512(i)                                                                                       \
     if (MR_ > i) {                                                                                      \
         const __m512i av = _mm512_set1_epi32(load_i32(ak + 4 * i));                                     \
-        DPBUSD512(c##i##0, b0, av);                                                                     \
-        if (NV > 1)                                                                                     \
-            DPBUSD512(c##i##1, b1, av);                                                                 \
-        if (NV > 2)                                                                                     \
-            DPBUSD512(c##i##2, b2, av);                                                                 \
-        if (NV > 3)                                                                                     \
-            DPBUSD512(c##i##3, b3, av);                                                                 \
+        if (TR) { /* A unsigned, B signed */                                                            \
+            DPBUSD512(c##i##0, av, b0);                                                                 \
+            if (NV > 1)                                                                                 \
+                DPBUSD512(c##i##1, av, b1);                                                             \
+        } else {                                                                                        \
+            DPBUSD512(c##i##0, b0, av);                                                                 \
+            if (NV > 1)                                                                                 \
+                DPBUSD512(c##i##1, b1, av);                                                             \
+            if (NV > 2)                                                                                 \
+                DPBUSD512(c##i##2, b2, av);                                                             \
+            if (NV > 3)                                                                                 \
+                DPBUSD512(c##i##3, b3, av);                                                             \
+        }                                                                                               \
     }
         ROW512(0) ROW512(1) ROW512(2) ROW512(3) ROW512(4) ROW512(5)
 #undef ROW512
     }
     const __m512i acc[6][4] = ACC_ARRAY;
-    __mmask16 masks[4];
+    const __mmask16 *masks = cp->mask;
+    const int vm = cp->mapped;
     __m512i cadd[4];
-    for (int j = 0; j < NV; j++) {
-        const int cols = nvalid - 16 * j;
-        masks[j] = cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1);
+    for (int j = 0; j < NV; j++)
         cadd[j] = ca ? _mm512_maskz_loadu_epi32(masks[j], ca + 16 * j) : _mm512_setzero_si512();
-    }
-    /* column map: each vector's lanes split into row segments (mask, dense index of lane 0) */
-    __mmask16 smask[4][16];
-    int64_t soff[4][16];
-    int nseg[4] = {0, 0, 0, 0};
-    if (vm)
-        for (int j = 0; j < NV && masks[j]; j++) {
-            const int64_t q = vm->q0 + 16 * j;
-            int64_t oh = q / vm->pitch, ow = q % vm->pitch;
-            for (int lane = 0; lane < 16;) {
-                const int run = (int)(vm->pitch - ow < 16 - lane ? vm->pitch - ow : 16 - lane);
-                if (ow < vm->width) {
-                    const int valid = (int)(vm->width - ow < run ? vm->width - ow : run);
-                    const __mmask16 m = (__mmask16)((((1u << valid) - 1) << lane) & masks[j]);
-                    if (m) {
-                        smask[j][nseg[j]] = m;
-                        soff[j][nseg[j]++] = oh * vm->width + ow - lane;
-                    }
-                }
-                lane += run, oh++, ow = 0;
+    if (TR) {
+        /* results to a small buffer, then each column (output channel) row gets MR_ values */
+        __attribute__((aligned(64))) int32_t tb[6][32];
+        t2c_vreq qe[2], qo[2];
+        if (rq)
+            for (int j = 0; j < NV; j++)
+                t2c_vreq_init_cols(&qe[j], &qo[j], rq, j);
+        for (int i = 0; i < MR_; i++) {
+            const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
+            for (int j = 0; j < NV; j++) {
+                __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
+                if (wrap < 32)
+                    v = _mm512_srai_epi32(_mm512_slli_epi32(v, (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
+                if (rq)
+                    v = t2c_vreq_apply16_2(&qe[j], &qo[j], v);
+                _mm512_store_si512((void *)&tb[i][16 * j], v);
             }
         }
+        const int ncol = nvalid < 16 * NV ? nvalid : 16 * NV;
+        if (rq) {
+            for (int n = 0; n < ncol; n++) {
+                uint8_t *o = (uint8_t *)rq->out + (size_t)(n * rq->ldo) * (size_t)rq->esize;
+                for (int i = 0; i < MR_; i++) {
+                    if (rq->esize == 1)
+                        o[i] = (uint8_t)tb[i][n];
+                    else if (rq->esize == 2)
+                        ((int16_t *)o)[i] = (int16_t)tb[i][n];
+                    else
+                        ((int32_t *)o)[i] = tb[i][n];
+                }
+            }
+        } else {
+            for (int n = 0; n < ncol; n++)
+                for (int i = 0; i < MR_; i++)
+                    c[n * ldc + i] = tb[i][n];
+        }
+        return;
+    }
     for (int i = 0; i < MR_; i++) {
         const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
         __m512i v[4];
@@ -215,8 +247,8 @@ kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astri
                     t2c_vreq_store16(&q, v[j], rq->out, i * rq->ldo + 16 * j, masks[j], rq->esize);
                 } else {
                     const __m512i y = t2c_vreq_apply16(&q, v[j]);
-                    for (int g = 0; g < nseg[j]; g++)
-                        t2c_v_store16(rq->out, i * rq->ldo + soff[j][g], y, smask[j][g], rq->esize);
+                    for (int g = 0; g < cp->nseg[j]; g++)
+                        t2c_v_store16(rq->out, i * rq->ldo + cp->soff[j][g], y, cp->smask[j][g], rq->esize);
                 }
             }
         } else {
@@ -224,9 +256,9 @@ kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astri
                 if (!vm)
                     _mm512_mask_storeu_epi32(c + i * ldc + 16 * j, masks[j], v[j]);
                 else
-                    for (int g = 0; g < nseg[j]; g++)
-                        _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(soff[j][g] * 4)),
-                                                 smask[j][g], v[j]);
+                    for (int g = 0; g < cp->nseg[j]; g++)
+                        _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(cp->soff[j][g] * 4)),
+                                                 cp->smask[j][g], v[j]);
             }
         }
     }
@@ -236,9 +268,17 @@ kern512(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astri
     static T512 void kern512_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,           \
                                            const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
                                            int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
-                                           const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)     \
+                                           const t2c_gemm_requant *rq, const colplan *cp)           \
     {                                                                                               \
-        kern512(MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, vm);        \
+        kern512(0, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);     \
+    }
+#define K512T(MRV, NVV)                                                                             \
+    static T512 void kern512t_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,          \
+                                            const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
+                                            int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
+                                            const t2c_gemm_requant *rq, const colplan *cp)          \
+    {                                                                                               \
+        kern512(1, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);     \
     }
 K512(1, 1) K512(1, 2) K512(1, 3) K512(1, 4)
 K512(2, 1) K512(2, 2) K512(2, 3) K512(2, 4)
@@ -246,7 +286,17 @@ K512(3, 1) K512(3, 2) K512(3, 3) K512(3, 4)
 K512(4, 1) K512(4, 2) K512(4, 3)
 K512(5, 1) K512(5, 2)
 K512(6, 1) K512(6, 2)
+K512T(1, 1) K512T(1, 2) K512T(2, 1) K512T(2, 2) K512T(3, 1) K512T(3, 2)
+K512T(4, 1) K512T(4, 2) K512T(5, 1) K512T(5, 2) K512T(6, 1) K512T(6, 2)
 #undef K512
+#undef K512T
+
+/* transposed store (t2c_gemm_tile.trans): at most 2 vectors */
+static const kern_fn kern512t_table[7][3] = {
+    [1] = {NULL, kern512t_1_1, kern512t_1_2}, [2] = {NULL, kern512t_2_1, kern512t_2_2},
+    [3] = {NULL, kern512t_3_1, kern512t_3_2}, [4] = {NULL, kern512t_4_1, kern512t_4_2},
+    [5] = {NULL, kern512t_5_1, kern512t_5_2}, [6] = {NULL, kern512t_6_1, kern512t_6_2},
+};
 
 static const kern_fn kern512_table[7][5] = {
     [1] = {NULL, kern512_1_1, kern512_1_2, kern512_1_3, kern512_1_4},
@@ -257,33 +307,75 @@ static const kern_fn kern512_table[7][5] = {
     [6] = {NULL, kern512_6_1, kern512_6_2, NULL, NULL},
 };
 
+/* The column plan of nv vectors from tile column n0 with nvalid valid columns. */
+static void plan_columns(colplan *cp, const t2c_gemm_tile *t, int64_t n0, int nv, int nvalid)
+{
+    for (int j = 0; j < 4; j++) {
+        const int cols = j < nv ? nvalid - 16 * j : 0;
+        cp->mask[j] = cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1);
+        cp->nseg[j] = 0;
+    }
+    cp->mapped = t->vmap != NULL;
+    if (!t->vmap)
+        return;
+    const t2c_gemm_vmap *vm = t->vmap;
+    for (int j = 0; j < nv && cp->mask[j]; j++) {
+        const int64_t q = vm->q0 + n0 + 16 * j;
+        int64_t oh = q / vm->pitch, ow = q % vm->pitch;
+        for (int lane = 0; lane < 16;) {
+            const int run = (int)(vm->pitch - ow < 16 - lane ? vm->pitch - ow : 16 - lane);
+            if (ow < vm->width) {
+                const int valid = (int)(vm->width - ow < run ? vm->width - ow : run);
+                const __mmask16 m = (__mmask16)((((1u << valid) - 1) << lane) & cp->mask[j]);
+                if (m) {
+                    cp->smask[j][cp->nseg[j]] = m;
+                    cp->soff[j][cp->nseg[j]++] = oh * vm->width + ow - lane;
+                }
+            }
+            lane += run, oh++, ow = 0;
+        }
+    }
+}
+
 static void tile512(const t2c_gemm_tile *t)
 {
     const int64_t k4n = t2c_gemm_k4(t->K);
     const size_t astride = MR * 4, ablock = (size_t)k4n * astride, bblock = (size_t)k4n * 64;
-    const int nvmax = t->m >= 5 ? 2 : t->m == 4 ? 3 : 4;
+    const int nvmax = t->m >= 5 || t->trans ? 2 : t->m == 4 ? 3 : 4;
     for (int64_t n0 = 0; n0 < t->n; n0 += 16 * nvmax) {
         const int64_t left = t->n - n0;
         const int nvalid = left < 16 * nvmax ? (int)left : 16 * nvmax;
         const int nv = (nvalid + 15) / 16;
         const uint8_t *b = t->b + (size_t)(n0 / 16) * bblock;
+        colplan cp;
+        plan_columns(&cp, t, n0, nv, nvalid);
+        /* dense columns: pointers at column n0; mapped columns: at the row start */
+        const int64_t cshift = t->vmap ? 0 : n0;
         for (int64_t m0 = 0; m0 < t->m; m0 += MR) {
             const int mr = t->m - m0 < MR ? (int)(t->m - m0) : MR;
-            /* dense columns: pointers at column n0; mapped columns: at the row start, q0 + n0 */
-            const int64_t cshift = t->vmap ? 0 : n0;
             t2c_gemm_requant rq;
+            if (t->trans) {
+                /* tile (m, n) at c[n * ldc + m]; per-channel parameters follow n */
+                if (t->rq) {
+                    rq = *t->rq;
+                    rq.cols += (n0 / 16) * T2C_VREQ_COLS;
+                    rq.out = (uint8_t *)rq.out + (size_t)(n0 * rq.ldo + m0) * (size_t)rq.esize;
+                }
+                kern512t_table[mr][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, b, bblock,
+                                       t->c + n0 * t->ldc + m0, t->ldc, nvalid, t->row_add ? t->row_add + m0 : NULL,
+                                       t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, t->rq ? &rq : NULL, &cp);
+                continue;
+            }
             if (t->rq) {
                 rq = *t->rq;
                 rq.mult += m0, rq.shift += m0, rq.offset += m0;
+                if (rq.rows)
+                    rq.rows += m0 * T2C_VREQ_ROW;
                 rq.out = (uint8_t *)rq.out + (size_t)(m0 * rq.ldo + cshift) * (size_t)rq.esize;
             }
-            t2c_gemm_vmap vm;
-            if (t->vmap)
-                vm = *t->vmap, vm.q0 += n0;
             kern512_table[mr][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, b, bblock,
                                   t->c + m0 * t->ldc + cshift, t->ldc, nvalid, t->row_add ? t->row_add + m0 : NULL,
-                                  t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, t->rq ? &rq : NULL,
-                                  t->vmap ? &vm : NULL);
+                                  t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, t->rq ? &rq : NULL, &cp);
         }
     }
 }
@@ -346,9 +438,9 @@ kernvnni(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astr
     static TVNNI void kernvnni_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,           \
                                              const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
                                              int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
-                                             const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)     \
+                                             const t2c_gemm_requant *rq, const colplan *cp)           \
     {                                                                                                 \
-        (void)rq, (void)vm;                                                                           \
+        (void)rq, (void)cp;                                                                           \
         kernvnni(MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap);                 \
     }
 KVNNI(1, 1) KVNNI(1, 2) KVNNI(1, 3) KVNNI(1, 4)
@@ -439,9 +531,9 @@ kernavx2(const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astr
     static TAVX2 void kernavx2_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,           \
                                              const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
                                              int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
-                                             const t2c_gemm_requant *rq, const t2c_gemm_vmap *vm)     \
+                                             const t2c_gemm_requant *rq, const colplan *cp)           \
     {                                                                                                 \
-        (void)rq, (void)vm;                                                                           \
+        (void)rq, (void)cp;                                                                           \
         kernavx2(MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap);                 \
     }
 KAVX2(1, 1) KAVX2(1, 2) KAVX2(2, 1) KAVX2(2, 2) KAVX2(3, 1) KAVX2(3, 2)

@@ -78,6 +78,12 @@ typedef struct t2c_gemm_requant {
     void *out;                            /* the tile's first element */
     int64_t ldo;                          /* row stride in elements */
     int esize;                            /* 1, 2 or 4 bytes per element */
+    const int64_t *rows; /* optional: T2C_VREQ_ROW values per row (t2c_vreq_row_pack, t2c_vscale.h)
+                          * precomputed from the above; NULL = computed per tile */
+    /* trans tiles: the channel is the column; T2C_VREQ_COLS values per 16 columns
+     * (t2c_vreq_cols_pack), with flags for all of them */
+    const int64_t *cols;
+    int cols_general, cols_narrow;
 } t2c_gemm_requant;
 
 /* Optional column map (AVX-512 VNNI only): tile column n is the "virtual" column q = q0 + n of a
@@ -100,6 +106,9 @@ typedef struct t2c_gemm_tile {
     int wrap_bits;          /* 2..32: result sign-extended from this width (32 = plain int32) */
     const t2c_gemm_requant *rq; /* NULL: store C (int32); else requantize (AVX-512 VNNI only) */
     const t2c_gemm_vmap *vmap;  /* NULL: columns are dense */
+    int trans;                  /* AVX-512 VNNI only, vmap NULL: A is unsigned (uint8, as B is
+                                 * otherwise) and B signed (int8 bytes), and element (m, n) is
+                                 * stored at c[n * ldc + m] / rq->out[n * ldo + m] with rq->cols */
 } t2c_gemm_tile;
 
 /* Compute one tile with the ISA's kernels (the ISA must be supported). */

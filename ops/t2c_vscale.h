@@ -109,15 +109,20 @@ typedef struct t2c_vrow {
     int general;
 } t2c_vrow;
 
+static inline int t2c_vrow_general(int64_t s, int64_t b, t2c_rounding mode)
+{
+    const int64_t lim = (int64_t)1 << 61;
+    return mode == T2C_ROUND_TFLITE || s == 0 || b >= lim || b <= -lim;
+}
+
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_vrow_init(t2c_vrow *r, int64_t m, int64_t s, int64_t b, t2c_rounding mode)
 {
-    const int64_t lim = (int64_t)1 << 61;
     r->m = _mm512_set1_epi64(m), r->b = _mm512_set1_epi64(b), r->s = _mm512_set1_epi64(s);
     const int64_t h = s > 0 ? (int64_t)1 << (s - 1) : 0;
     r->h = _mm512_set1_epi64(h), r->hm1 = _mm512_set1_epi64(h - 1);
     r->mode = mode;
-    r->general = mode == T2C_ROUND_TFLITE || s == 0 || b >= lim || b <= -lim;
+    r->general = t2c_vrow_general(s, b, mode);
 }
 
 /* scale_round of eight int64 lanes holding int32 values. */
@@ -140,27 +145,60 @@ static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i t2c_vrow_
 
 /* The requantize recipe for one channel: clamp(clamp(scale_round(v), -2^62, 2^62) + zp, lo, hi),
  * computed as clamp(scale_round(v), lo - zp, hi - zp) + zp — the same integers, since lo - zp and
- * hi - zp lie well inside +-2^62 and the clamped value fits int32. */
+ * hi - zp lie well inside +-2^62 and the clamped value fits int32.
+ * narrow: the fast rounding (not general) of any int32 v provably fits int32 — |v*m + b| <=
+ * 2^31|m| + |b| and the rounded quotient is at most (that >> s) + 1 in magnitude — and lo - zp,
+ * hi - zp fit int32; then the lanes are merged to int32 first and clamped there (same integers). */
 typedef struct t2c_vreq {
     t2c_vrow r;
-    __m512i lo, hi; /* int64 lanes: lo - zp, hi - zp */
-    __m512i zp;     /* int32 lanes */
+    __m512i lo, hi;     /* int64 lanes: lo - zp, hi - zp */
+    __m512i lo32, hi32; /* the same as int32 lanes (narrow) */
+    __m512i zp;         /* int32 lanes */
+    int narrow;
 } t2c_vreq;
+
+static inline int t2c_vreq_narrow(int64_t m, int64_t s, int64_t b, int64_t zp, int64_t lo, int64_t hi,
+                                  t2c_rounding mode)
+{
+    if (t2c_vrow_general(s, b, mode) || s < 0 || s > 62)
+        return 0;
+    const unsigned __int128 t = ((unsigned __int128)(m < 0 ? -(uint64_t)m : (uint64_t)m) << 31) +
+                                (b < 0 ? -(uint64_t)b : (uint64_t)b);
+    return (t >> s) + 1 < ((unsigned __int128)1 << 31) && lo - zp >= INT32_MIN && lo - zp <= INT32_MAX &&
+           hi - zp >= INT32_MIN && hi - zp <= INT32_MAX;
+}
+
+/* Per-row constants of the fused epilogue, computed once (t2c_gemm_requant.rows). */
+#define T2C_VREQ_ROW 8
+static inline void t2c_vreq_row_pack(int64_t *d, int64_t m, int64_t s, int64_t b, int64_t zp, int64_t lo,
+                                     int64_t hi, t2c_rounding mode)
+{
+    const int64_t h = s > 0 ? (int64_t)1 << (s - 1) : 0;
+    d[0] = m, d[1] = b, d[2] = s, d[3] = h, d[4] = h - 1, d[5] = lo - zp, d[6] = hi - zp;
+    d[7] = t2c_vrow_general(s, b, mode) | t2c_vreq_narrow(m, s, b, zp, lo, hi, mode) << 1;
+}
 
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_vreq_init(t2c_vreq *q, int64_t m, int64_t s, int64_t b, int64_t zp, int64_t lo, int64_t hi, t2c_rounding mode)
 {
     t2c_vrow_init(&q->r, m, s, b, mode);
     q->lo = _mm512_set1_epi64(lo - zp), q->hi = _mm512_set1_epi64(hi - zp), q->zp = _mm512_set1_epi32((int32_t)zp);
+    q->narrow = t2c_vreq_narrow(m, s, b, zp, lo, hi, mode);
+    q->lo32 = _mm512_set1_epi32((int32_t)(q->narrow ? lo - zp : 0));
+    q->hi32 = _mm512_set1_epi32((int32_t)(q->narrow ? hi - zp : 0));
 }
 
 /* Requantize 16 int32 values; the results as 16 int32 lanes. The even lanes are worked in place
  * (vpmuldq and the rounding use the low 32 bits of each 64-bit lane), the odd ones shifted down;
- * both are clamped in int64 and merged back. */
+ * both are clamped in int64 (or, narrow, merged and clamped in int32). */
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i t2c_vreq_apply16(const t2c_vreq *q, __m512i v)
 {
     __m512i e = t2c_vrow_round(&q->r, v);
     __m512i o = t2c_vrow_round(&q->r, _mm512_srli_epi64(v, 32));
+    if (q->narrow) {
+        const __m512i y = _mm512_mask_blend_epi32((__mmask16)0xAAAA, e, _mm512_slli_epi64(o, 32));
+        return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(y, q->lo32), q->hi32), q->zp);
+    }
     e = _mm512_min_epi64(_mm512_max_epi64(e, q->lo), q->hi);
     o = _mm512_min_epi64(_mm512_max_epi64(o, q->lo), q->hi);
     return _mm512_add_epi32(_mm512_mask_blend_epi32((__mmask16)0xAAAA, e, _mm512_slli_epi64(o, 32)), q->zp);
@@ -192,12 +230,73 @@ t2c_vreq_store16(const t2c_vreq *q, __m512i v, void *out, int64_t idx, __mmask16
     t2c_v_store16(out, idx, t2c_vreq_apply16(q, v), mask, esize);
 }
 
-/* The fused epilogue's parameters of row i (t2c_gemm_requant). */
+/* The fused epilogue's parameters of row i (t2c_gemm_requant): from the precomputed rows when
+ * given (broadcast loads), else from mult/shift/offset. */
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_vreq_init_row(t2c_vreq *q, const t2c_gemm_requant *rq, int64_t i)
 {
-    t2c_vreq_init(q, rq->mult[i], rq->shift[i], rq->offset[i], rq->zero_point, rq->lo, rq->hi,
-                  (t2c_rounding)rq->rounding);
+    if (!rq->rows) {
+        t2c_vreq_init(q, rq->mult[i], rq->shift[i], rq->offset[i], rq->zero_point, rq->lo, rq->hi,
+                      (t2c_rounding)rq->rounding);
+        return;
+    }
+    const int64_t *d = rq->rows + i * T2C_VREQ_ROW;
+    q->r.m = _mm512_set1_epi64(d[0]), q->r.b = _mm512_set1_epi64(d[1]), q->r.s = _mm512_set1_epi64(d[2]);
+    q->r.h = _mm512_set1_epi64(d[3]), q->r.hm1 = _mm512_set1_epi64(d[4]);
+    q->r.mode = (t2c_rounding)rq->rounding;
+    q->r.general = (int)(d[7] & 1);
+    q->narrow = (int)(d[7] >> 1 & 1);
+    q->lo = _mm512_set1_epi64(d[5]), q->hi = _mm512_set1_epi64(d[6]);
+    q->lo32 = _mm512_set1_epi32((int32_t)d[5]), q->hi32 = _mm512_set1_epi32((int32_t)d[6]);
+    q->zp = _mm512_set1_epi32((int32_t)rq->zero_point);
+}
+
+/* Channel-per-column parameters (transposed tiles): per 16 columns, for the 8 even then the 8 odd
+ * columns, 8 values each of m, b, s, h, h - 1 (columns past n: m = 0, b = 0, s = 1, harmless). */
+#define T2C_VREQ_COLS 80
+static inline void t2c_vreq_cols_pack(int64_t *d, const int64_t *m, const int64_t *s, const int64_t *b, int64_t n)
+{
+    for (int l = 0; l < 16; l++) {
+        int64_t *e = d + (l & 1) * 40 + (l >> 1);
+        const int64_t mm = l < n ? m[l] : 0, bb = l < n ? b[l] : 0, ss = l < n ? s[l] : 1;
+        const int64_t h = ss > 0 ? (int64_t)1 << (ss - 1) : 0;
+        e[0] = mm, e[8] = bb, e[16] = ss, e[24] = h, e[32] = h - 1;
+    }
+}
+
+/* The even- and odd-column requantizers of column vector j of a transposed tile. */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
+t2c_vreq_init_cols(t2c_vreq *qe, t2c_vreq *qo, const t2c_gemm_requant *rq, int j)
+{
+    for (int h = 0; h < 2; h++) {
+        t2c_vreq *q = h ? qo : qe;
+        const int64_t *d = rq->cols + j * T2C_VREQ_COLS + h * 40;
+        q->r.m = _mm512_loadu_si512((const void *)d), q->r.b = _mm512_loadu_si512((const void *)(d + 8));
+        q->r.s = _mm512_loadu_si512((const void *)(d + 16)), q->r.h = _mm512_loadu_si512((const void *)(d + 24));
+        q->r.hm1 = _mm512_loadu_si512((const void *)(d + 32));
+        q->r.mode = (t2c_rounding)rq->rounding;
+        q->r.general = rq->cols_general;
+        q->narrow = rq->cols_narrow;
+        q->lo = _mm512_set1_epi64(rq->lo - rq->zero_point), q->hi = _mm512_set1_epi64(rq->hi - rq->zero_point);
+        q->lo32 = _mm512_set1_epi32((int32_t)(rq->cols_narrow ? rq->lo - rq->zero_point : 0));
+        q->hi32 = _mm512_set1_epi32((int32_t)(rq->cols_narrow ? rq->hi - rq->zero_point : 0));
+        q->zp = _mm512_set1_epi32((int32_t)rq->zero_point);
+    }
+}
+
+/* t2c_vreq_apply16 with separate parameters for the even (qe) and odd (qo) lanes. */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i
+t2c_vreq_apply16_2(const t2c_vreq *qe, const t2c_vreq *qo, __m512i v)
+{
+    __m512i e = t2c_vrow_round(&qe->r, v);
+    __m512i o = t2c_vrow_round(&qo->r, _mm512_srli_epi64(v, 32));
+    if (qe->narrow) {
+        const __m512i y = _mm512_mask_blend_epi32((__mmask16)0xAAAA, e, _mm512_slli_epi64(o, 32));
+        return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(y, qe->lo32), qe->hi32), qe->zp);
+    }
+    e = _mm512_min_epi64(_mm512_max_epi64(e, qe->lo), qe->hi);
+    o = _mm512_min_epi64(_mm512_max_epi64(o, qe->lo), qe->hi);
+    return _mm512_add_epi32(_mm512_mask_blend_epi32((__mmask16)0xAAAA, e, _mm512_slli_epi64(o, 32)), qe->zp);
 }
 
 #endif /* T2C_VSCALE_H */

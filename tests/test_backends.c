@@ -6,7 +6,9 @@
  *    sizes, sizes off the SIMD widths, int4/int8 extremes, every zero point, groups, depthwise,
  *    dilation, strides, padding, accumulator widths and policies, every rounding mode; each
  *    supported variant must give the reference's bytes with 1, 2 and 3 threads;
- *  - the conv2d + requantize epilogue fusion against the two reference ops;
+ *  - the conv2d + requantize epilogue fusion against the two reference ops (row and transposed
+ *    tiles), and its 16-lane requantizer against the scalar recipe (int32 "narrow" path at its
+ *    bound, per-column parameters);
  *  - whole models through the public API: every backend and thread count gives every op's output
  *    identical to the reference (hooks), and the fused path (no hooks) the same graph outputs;
  *  - the thread pool: every index is run exactly once for any split.
@@ -34,6 +36,7 @@
 #include "t2c_exec.h"
 #include "t2c_gemm.h"
 #include "t2c_kernels.h"
+#include "t2c_vscale.h"
 
 /* ---------------------------------------------------------------- random numbers */
 
@@ -311,6 +314,8 @@ static void gen_conv(rng *r, tcase *c, int big)
     } else {
         G = rin(r, 2, 4), cin_g = rin(r, 1, 8), cout_g = rin(r, 1, 10);
     }
+    if (gm < 6 && chance(r, 25)) /* deep K, few pixels: conv2d_simd's transposed tiles */
+        cin_g = rin(r, 40, 160), cout_g = rin(r, 1, 40);
     const int64_t KH = chance(r, 40) ? 3 : rin(r, 1, 5), KW = chance(r, 40) ? KH : rin(r, 1, 5);
     const int64_t sh = chance(r, 60) ? 1 : rin(r, 2, 3), sw = chance(r, 60) ? 1 : rin(r, 2, 3);
     const int64_t dh = chance(r, 80) ? 1 : rin(r, 2, 3), dw = chance(r, 80) ? 1 : rin(r, 2, 3);
@@ -586,11 +591,13 @@ static void test_random_add(void **state)
         if (chance(&r, 80)) { /* TFLite-style scaling; prepare rejects what could overflow */
             const int ls = (int)(ad == T2C_INT16 || bd == T2C_INT16 ? rin(&r, 0, 12) : rin(&r, 0, 20));
             a_int(&c, "left_shift", ls);
-            a_int(&c, "a_multiplier", rin(&r, 0, INT32_MAX));
-            a_int(&c, "b_multiplier", rin(&r, 0, INT32_MAX));
+            /* powers of two (2^30 with shift 31 is TFLite's usual input scale): the simd
+             * variant shifts when ls + j >= shift, on either side of that line */
+            a_int(&c, "a_multiplier", chance(&r, 30) ? (int64_t)1 << rin(&r, 0, 30) : rin(&r, 0, INT32_MAX));
+            a_int(&c, "b_multiplier", chance(&r, 30) ? (int64_t)1 << rin(&r, 0, 30) : rin(&r, 0, INT32_MAX));
             a_int(&c, "out_multiplier", rin(&r, 0, INT32_MAX));
-            a_int(&c, "a_shift", rin(&r, 28, 36));
-            a_int(&c, "b_shift", rin(&r, 28, 36));
+            a_int(&c, "a_shift", chance(&r, 30) ? rin(&r, 0, ls + 31 < 62 ? ls + 31 : 62) : rin(&r, 28, 36));
+            a_int(&c, "b_shift", chance(&r, 30) ? rin(&r, 0, ls + 31 < 62 ? ls + 31 : 62) : rin(&r, 28, 36));
             a_int(&c, "out_shift", rin(&r, ls + 10, ls + 30 < 62 ? ls + 30 : 62));
         }
         if (tc_prepare(&c, yd) == T2C_OK) {
@@ -708,6 +715,96 @@ static void test_random_conv_requantize_fused(void **state)
     }
     if (t2c_simd_supported(T2C_SIMD_AVX512VNNI))
         assert_true(fused > 300);
+}
+
+/* ---------------------------------------------------------------- fused epilogue requantizer */
+
+static T2C_TARGET_AVX512 void vreq16(int64_t m, int64_t sh, int64_t b, int64_t zp, int64_t lo, int64_t hi, int mode,
+                                     const int32_t *v, int32_t *out, int *narrow)
+{
+    t2c_vreq q;
+    t2c_vreq_init(&q, m, sh, b, zp, lo, hi, (t2c_rounding)mode);
+    *narrow = q.narrow;
+    _mm512_storeu_si512((void *)out, t2c_vreq_apply16(&q, _mm512_loadu_si512((const void *)v)));
+}
+
+static T2C_TARGET_AVX512 void vreq16_cols(const t2c_gemm_requant *rq, const int32_t *v, int32_t *out)
+{
+    t2c_vreq qe, qo;
+    t2c_vreq_init_cols(&qe, &qo, rq, 0);
+    _mm512_storeu_si512((void *)out, t2c_vreq_apply16_2(&qe, &qo, _mm512_loadu_si512((const void *)v)));
+}
+
+/* requantize's recipe for one value */
+static int64_t req_ref(int64_t v, int64_t m, int64_t sh, int64_t b, int64_t zp, int64_t lo, int64_t hi, int mode)
+{
+    const int64_t lim = (int64_t)1 << 62;
+    int64_t y = t2c_scale_round(v, m, b, (int)sh, (t2c_rounding)mode);
+    y = y < -lim ? -lim : y > lim ? lim : y;
+    y += zp;
+    return y < lo ? lo : y > hi ? hi : y;
+}
+
+static void test_epilogue_requantizer(void **state)
+{
+    (void)state;
+    if (!t2c_avx512_supported())
+        skip();
+    int32_t v[16], out[16];
+    int narrow;
+    for (int l = 0; l < 16; l++)
+        v[l] = l == 0 ? INT32_MIN : l == 1 ? INT32_MAX : (l - 8) * 1000003;
+    /* the bound: m = 2^31 - 1 is narrow from s = 32 on, not at s = 31 */
+    vreq16(INT32_MAX, 32, 0, 0, INT32_MIN, INT32_MAX, T2C_ROUND_HALF_EVEN, v, out, &narrow);
+    assert_int_equal(narrow, 1);
+    assert_int_equal(out[0], -1073741824); /* -(2^31 - 1) / 2 = -1073741823.5 -> even */
+    assert_int_equal(out[1], 1073741823);  /* (2^31 - 1)^2 / 2^32 = 2^30 - 1 + 2^-32 */
+    vreq16(INT32_MAX, 31, 0, 0, INT32_MIN, INT32_MAX, T2C_ROUND_HALF_EVEN, v, out, &narrow);
+    assert_int_equal(narrow, 0);
+    assert_int_equal(out[0], -2147483647);
+    assert_int_equal(out[1], 2147483646);
+    /* lo - zp outside int32: not narrow */
+    vreq16(1, 40, 0, 100, INT32_MIN, INT32_MAX, T2C_ROUND_FLOOR, v, out, &narrow);
+    assert_int_equal(narrow, 0);
+    rng r = {0x5EEDULL};
+    int seen[2] = {0, 0};
+    for (int it = 0; it < 3000; it++) {
+        const int mode = (int)rin(&r, 0, 4);
+        for (int l = 0; l < 16; l++)
+            v[l] = chance(&r, 20) ? (chance(&r, 50) ? INT32_MIN : INT32_MAX) : (int32_t)rin(&r, INT32_MIN, INT32_MAX);
+        static const t2c_dtype od[4] = {T2C_INT8, T2C_UINT8, T2C_INT16, T2C_INT32};
+        const t2c_dtype y = od[rin(&r, 0, 3)];
+        const int64_t zp = rval(&r, y), lo = t2c_dtype_min(y) + rin(&r, 0, 2), hi = t2c_dtype_max(y);
+        int64_t m[16], sh[16], b[16];
+        for (int l = 0; l < 16; l++) {
+            m[l] = mode == 4 ? rin(&r, 0, INT32_MAX) : rin(&r, -INT32_MAX, INT32_MAX);
+            sh[l] = chance(&r, 10) ? rin(&r, 0, 62) : rin(&r, 28, 48);
+            b[l] = mode == 4 || chance(&r, 50) ? 0 : rin(&r, -((int64_t)1 << 45), (int64_t)1 << 45);
+        }
+        vreq16(m[0], sh[0], b[0], zp, lo, hi, mode, v, out, &narrow);
+        seen[narrow]++;
+        for (int l = 0; l < 16; l++)
+            if (out[l] != req_ref(v[l], m[0], sh[0], b[0], zp, lo, hi, mode))
+                fail_msg("it %d lane %d: m %lld s %lld b %lld mode %d narrow %d: %d, want %lld", it, l, (long long)m[0],
+                         (long long)sh[0], (long long)b[0], mode, narrow, out[l],
+                         (long long)req_ref(v[l], m[0], sh[0], b[0], zp, lo, hi, mode));
+        /* per-column parameters, flags over the 16 columns as conv2d_simd sets them */
+        int64_t cols[T2C_VREQ_COLS], row[T2C_VREQ_ROW];
+        const int64_t n = chance(&r, 20) ? rin(&r, 1, 15) : 16;
+        t2c_gemm_requant rq = {.rounding = mode, .zero_point = zp, .lo = lo, .hi = hi, .cols = cols, .cols_narrow = 1};
+        for (int l = 0; l < n; l++) {
+            t2c_vreq_row_pack(row, m[l], sh[l], b[l], zp, lo, hi, (t2c_rounding)mode);
+            rq.cols_general |= (int)(row[7] & 1);
+            rq.cols_narrow &= (int)(row[7] >> 1 & 1);
+        }
+        t2c_vreq_cols_pack(cols, m, sh, b, n);
+        vreq16_cols(&rq, v, out);
+        for (int l = 0; l < n; l++)
+            if (out[l] != req_ref(v[l], m[l], sh[l], b[l], zp, lo, hi, mode))
+                fail_msg("it %d column %d: mode %d: %d, want %lld", it, l, mode, out[l],
+                         (long long)req_ref(v[l], m[l], sh[l], b[l], zp, lo, hi, mode));
+    }
+    assert_true(seen[0] > 100 && seen[1] > 100);
 }
 
 /* ---------------------------------------------------------------- thread pool */
@@ -1030,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_random_add),
         cmocka_unit_test(test_random_maxpool),
         cmocka_unit_test(test_random_conv_requantize_fused),
+        cmocka_unit_test(test_epilogue_requantizer),
         cmocka_unit_test(test_whole_model_backends),
         cmocka_unit_test(test_session_options_rejected),
     };
