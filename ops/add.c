@@ -1,6 +1,98 @@
 /* add.c — residual add of two int tensors with per-input rescaling (ops/README.md "add"). */
 #include "add.h"
 
+#include "t2c_round_sel.h"
+
+#define ADD_CHUNK 256 /* elements converted to int64 at a time (no dtype switch per element) */
+
+/* v = (t - zp) * 2^left_shift for t[at .. at+n). */
+static inline __attribute__((always_inline)) void
+add_load(const t2c_tensor *t, int64_t at, int64_t n, int64_t zp, int64_t pow_ls, int64_t *v)
+{
+    switch (t->dtype) {
+    case T2C_INT16:
+        for (int64_t j = 0; j < n; j++)
+            v[j] = (((const int16_t *)t->data)[at + j] - zp) * pow_ls;
+        break;
+    case T2C_UINT4:
+    case T2C_UINT8:
+        for (int64_t j = 0; j < n; j++)
+            v[j] = (((const uint8_t *)t->data)[at + j] - zp) * pow_ls;
+        break;
+    default: /* int4, int8 */
+        for (int64_t j = 0; j < n; j++)
+            v[j] = (((const int8_t *)t->data)[at + j] - zp) * pow_ls;
+        break;
+    }
+}
+
+/* The recipe on a chunk with `mode` a compile-time constant in each caller. */
+static inline __attribute__((always_inline)) void add_chunk(const t2c_add_params *p, int64_t *va,
+                                                            const int64_t *vb, int64_t n, t2c_rounding mode)
+{
+    /* parameters in locals: va could alias *p for the compiler */
+    const int64_t am = p->a_multiplier, bm = p->b_multiplier, om = p->out_multiplier;
+    const int as = p->a_shift, bs = p->b_shift, os = p->out_shift;
+    const int64_t ozp = p->out_zero_point, lo = p->lo, hi = p->hi;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t a2 = t2c_scale_round_sel(va[j], am, 0, as, mode);
+        int64_t b2 = t2c_scale_round_sel(vb[j], bm, 0, bs, mode);
+        int64_t s = t2c_scale_round_sel(a2 + b2, om, 0, os, mode);
+        va[j] = t2c_clamp64(s + ozp, lo, hi);
+    }
+}
+
+/* v is already clamped into y's dtype range. */
+static inline __attribute__((always_inline)) void
+add_store(t2c_tensor *y, int64_t at, int64_t n, const int64_t *v)
+{
+    /* a pointer in a local: a byte store could alias y->data and force a reload per element */
+    switch (y->dtype) {
+    case T2C_INT16:
+    {
+        int16_t *d = (int16_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (int16_t)v[j];
+        break;
+    }
+    case T2C_UINT4:
+    case T2C_UINT8:
+    {
+        uint8_t *d = (uint8_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (uint8_t)v[j];
+        break;
+    }
+    default: /* int4, int8 */
+    {
+        int8_t *d = (int8_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (int8_t)v[j];
+        break;
+    }
+    }
+}
+
+/* y[at .. at+n) (n <= ADD_CHUNK): both inputs, the recipe, the store. Exact int64 arithmetic in
+ * every clone, so every clone returns the same integers. */
+T2C_CLONES static void
+add_block(const t2c_add_params *p, const t2c_tensor *a, const t2c_tensor *b, t2c_tensor *y, int64_t at,
+          int64_t n)
+{
+    const int64_t pow_ls = (int64_t)1 << p->left_shift;
+    int64_t va[ADD_CHUNK], vb[ADD_CHUNK];
+    add_load(a, at, n, p->a_zero_point, pow_ls, va); /* a1 */
+    add_load(b, at, n, p->b_zero_point, pow_ls, vb); /* b1 */
+    switch (p->rounding) {
+    case T2C_ROUND_HALF_EVEN: add_chunk(p, va, vb, n, T2C_ROUND_HALF_EVEN); break;
+    case T2C_ROUND_HALF_UP: add_chunk(p, va, vb, n, T2C_ROUND_HALF_UP); break;
+    case T2C_ROUND_HALF_AWAY: add_chunk(p, va, vb, n, T2C_ROUND_HALF_AWAY); break;
+    case T2C_ROUND_FLOOR: add_chunk(p, va, vb, n, T2C_ROUND_FLOOR); break;
+    default: add_chunk(p, va, vb, n, T2C_ROUND_TFLITE); break;
+    }
+    add_store(y, at, n, va);
+}
+
 /* Recipe (ops/README.md "add"), per element:
  *   a1 = (a - a_zero_point) * 2^left_shift        b1 = (b - b_zero_point) * 2^left_shift
  *   a2 = scale_round(a1, a_multiplier, 0, a_shift, rounding)
@@ -13,15 +105,8 @@ t2c_status t2c_add_ref(const t2c_add_params *p, const t2c_tensor *a, const t2c_t
 {
     (void)err;
     const int64_t n = t2c_tensor_numel(y);
-    const int64_t pow_ls = (int64_t)1 << p->left_shift;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t a1 = (t2c_tensor_get_int(a, i) - p->a_zero_point) * pow_ls;
-        int64_t b1 = (t2c_tensor_get_int(b, i) - p->b_zero_point) * pow_ls;
-        int64_t a2 = t2c_scale_round(a1, p->a_multiplier, 0, p->a_shift, p->rounding);
-        int64_t b2 = t2c_scale_round(b1, p->b_multiplier, 0, p->b_shift, p->rounding);
-        int64_t s = t2c_scale_round(a2 + b2, p->out_multiplier, 0, p->out_shift, p->rounding);
-        t2c_tensor_set_int(y, i, t2c_clamp64(s + p->out_zero_point, p->lo, p->hi));
-    }
+    for (int64_t i = 0; i < n; i += ADD_CHUNK)
+        add_block(p, a, b, y, i, n - i < ADD_CHUNK ? n - i : ADD_CHUNK);
     return T2C_OK;
 }
 

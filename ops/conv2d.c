@@ -11,6 +11,8 @@
  */
 #include "conv2d.h"
 
+#include <string.h>
+
 static const char *const conv2d_roles[] = {"input", "weight", "bias"};
 
 typedef struct conv_geom {
@@ -158,20 +160,325 @@ conv_plain_body(const t2c_conv2d_params *p, const conv_geom *d, const void *xdat
         }
 }
 
-static void conv_plain_s8(const t2c_conv2d_params *p, const conv_geom *d, const void *x,
-                          const int8_t *w, const int32_t *b, int32_t *y)
+/* Exact int32 sums (no partial sum overflows), so every clone returns the same integers. */
+T2C_CLONES static void
+conv_plain_s8(const t2c_conv2d_params *p, const conv_geom *d, const void *x, const int8_t *w,
+              const int32_t *b, int32_t *y)
 {
     conv_plain_body(p, d, x, 0, w, b, y);
 }
 
-static void conv_plain_u8(const t2c_conv2d_params *p, const conv_geom *d, const void *x,
-                          const int8_t *w, const int32_t *b, int32_t *y)
+/* As conv_plain_s8. */
+T2C_CLONES static void
+conv_plain_u8(const t2c_conv2d_params *p, const conv_geom *d, const void *x, const int8_t *w,
+              const int32_t *b, int32_t *y)
 {
     conv_plain_body(p, d, x, 1, w, b, y);
 }
 
-t2c_status t2c_conv2d_ref(const t2c_conv2d_params *p, const t2c_tensor *x, const t2c_tensor *w,
-                          const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
+/* ---------------------------------------------------------------- the im2col plain path
+ * Also only when acc_never_overflows. Per (n, group): the group's input, centred (x - x_zp) and
+ * zero-padded, as int16 xp; per tile of output pixels a patch row per pixel, pc[t][K]; centred
+ * weights wc[co][K] in the same K order. Then y = bias + dot(wc[co], pc[t]), an exact int32 sum
+ * (every partial sum is a sum of some of the K products, within the proven bound). The K order
+ * only moves work: (kh, kw, ci) with xp channels-last [Hp][Wp][cin_g] makes patches contiguous
+ * copies but transposes the weights; when there are more output channels than patches, the
+ * weights' own order (ci, kh, kw) with xp [cin_g][Hp][Wp] transposes the patches instead. */
+
+#define CONV_TILE_BYTES (256 * 1024) /* patch rows per tile: about this much int16 */
+#define CONV_MIN_K 16               /* shorter dot products: the plane path above */
+
+typedef struct conv_im2col {
+    int64_t K, Kp, Hp, Wp, tile; /* Kp: K rounded up to 16, the tail zero (adds 0, whole vectors) */
+    int native;                  /* K in the weights' (ci, kh, kw) order */
+    size_t wc_off, xp_off, pc_off, bytes;
+} conv_im2col;
+
+static size_t align64(size_t v) { return (v + 63) / 64 * 64; }
+
+static void conv_im2col_plan(const t2c_conv2d_params *p, const conv_geom *d, conv_im2col *s)
+{
+    s->K = d->cin_g * d->KH * d->KW;
+    s->Kp = (s->K + 15) / 16 * 16;
+    s->native = d->Cout > d->N * (d->Cin / d->cin_g) * d->Ho * d->Wo;
+    s->Hp = d->H + p->pad_top + p->pad_bottom;
+    s->Wp = d->W + p->pad_left + p->pad_right;
+    const int64_t P = d->Ho * d->Wo;
+    int64_t t = CONV_TILE_BYTES / (2 * s->Kp);
+    t = t < 2 ? 2 : t;
+    s->tile = t < P ? t : P;
+    s->wc_off = 0;
+    s->xp_off = align64((size_t)d->Cout * (size_t)s->Kp * 2);
+    s->pc_off = s->xp_off + align64((size_t)s->Hp * (size_t)s->Wp * (size_t)d->cin_g * 2);
+    s->bytes = s->pc_off + align64((size_t)s->tile * (size_t)s->Kp * 2);
+}
+
+/* Sum of 4 channels x 2 pixels, 4 x 1 and 1 x 1 dot products over K int16 values; inlined into
+ * each clone of conv_tile_dots. */
+static inline __attribute__((always_inline)) void
+dot_4x2(const int16_t *w, int64_t K, const int16_t *a, const int16_t *b, int32_t s[8])
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (int64_t k = 0; k < K; k++) {
+        const int32_t xa = a[k], xb = b[k];
+        s0 += w[k] * xa, s1 += w[K + k] * xa, s2 += w[2 * K + k] * xa, s3 += w[3 * K + k] * xa;
+        s4 += w[k] * xb, s5 += w[K + k] * xb, s6 += w[2 * K + k] * xb, s7 += w[3 * K + k] * xb;
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
+}
+
+static inline __attribute__((always_inline)) void
+dot_4x1(const int16_t *w, int64_t K, const int16_t *a, int32_t s[4])
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int64_t k = 0; k < K; k++) {
+        const int32_t xa = a[k];
+        s0 += w[k] * xa, s1 += w[K + k] * xa, s2 += w[2 * K + k] * xa, s3 += w[3 * K + k] * xa;
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
+}
+
+static inline __attribute__((always_inline)) int32_t dot_1x1(const int16_t *w, int64_t K, const int16_t *a)
+{
+    int32_t s = 0;
+    for (int64_t k = 0; k < K; k++)
+        s += w[k] * a[k];
+    return s;
+}
+
+/* y[co][pix0 + t] = bias[co] + dot(wc[co], pc[t]) for n_co channels and n_t pixels; y's channel
+ * planes are `plane` apart. Exact int32 integer sums in every clone (no partial sum overflows),
+ * so every clone returns the same integers. */
+T2C_CLONES static void
+conv_tile_dots(const int16_t *wc, const int32_t *b, int64_t n_co, const int16_t *pc, int64_t n_t, int64_t K,
+               int32_t *y, int64_t plane)
+{
+    int64_t co = 0;
+    for (; co + 4 <= n_co; co += 4) {
+        const int16_t *w = wc + co * K;
+        const int32_t b0 = b ? b[co] : 0, b1 = b ? b[co + 1] : 0, b2 = b ? b[co + 2] : 0, b3 = b ? b[co + 3] : 0;
+        int32_t *o = y + co * plane;
+        int64_t t = 0;
+        for (; t + 2 <= n_t; t += 2) {
+            int32_t s[8];
+            dot_4x2(w, K, pc + t * K, pc + (t + 1) * K, s);
+            o[t] = b0 + s[0], o[plane + t] = b1 + s[1];
+            o[2 * plane + t] = b2 + s[2], o[3 * plane + t] = b3 + s[3];
+            o[t + 1] = b0 + s[4], o[plane + t + 1] = b1 + s[5];
+            o[2 * plane + t + 1] = b2 + s[6], o[3 * plane + t + 1] = b3 + s[7];
+        }
+        for (; t < n_t; t++) {
+            int32_t s[4];
+            dot_4x1(w, K, pc + t * K, s);
+            o[t] = b0 + s[0], o[plane + t] = b1 + s[1];
+            o[2 * plane + t] = b2 + s[2], o[3 * plane + t] = b3 + s[3];
+        }
+    }
+    for (; co < n_co; co++)
+        for (int64_t t = 0; t < n_t; t++)
+            y[co * plane + t] = (b ? b[co] : 0) + dot_1x1(wc + co * K, K, pc + t * K);
+}
+
+/* xp[ih + top][iw + left][ci] (native: xp[ci][ih + top][iw + left]) = x[n, c0 + ci, ih, iw] - x_zp;
+ * the padding stays 0. */
+static inline __attribute__((always_inline)) void
+conv_centre_input(const t2c_conv2d_params *p, const conv_geom *d, const conv_im2col *s, const void *xdata,
+                  int x_unsigned, int64_t n, int64_t c0, int16_t *xp)
+{
+    const int16_t xzp = (int16_t)p->x_zero_point;
+    memset(xp, 0, (size_t)s->Hp * (size_t)s->Wp * (size_t)d->cin_g * 2);
+    for (int64_t ci = 0; ci < d->cin_g; ci++)
+        for (int64_t ih = 0; ih < d->H; ih++) {
+            const int64_t src = ((n * d->Cin + c0 + ci) * d->H + ih) * d->W;
+            int16_t *dst = xp + ((ih + p->pad_top) * s->Wp + p->pad_left) * d->cin_g + ci;
+            if (s->native) {
+                dst = xp + (ci * s->Hp + ih + p->pad_top) * s->Wp + p->pad_left;
+                if (x_unsigned)
+                    for (int64_t iw = 0; iw < d->W; iw++)
+                        dst[iw] = (int16_t)(((const uint8_t *)xdata)[src + iw] - xzp);
+                else
+                    for (int64_t iw = 0; iw < d->W; iw++)
+                        dst[iw] = (int16_t)(((const int8_t *)xdata)[src + iw] - xzp);
+            } else if (x_unsigned)
+                for (int64_t iw = 0; iw < d->W; iw++)
+                    dst[iw * d->cin_g] = (int16_t)(((const uint8_t *)xdata)[src + iw] - xzp);
+            else
+                for (int64_t iw = 0; iw < d->W; iw++)
+                    dst[iw * d->cin_g] = (int16_t)(((const int8_t *)xdata)[src + iw] - xzp);
+        }
+}
+
+static void conv_im2col_run(const t2c_conv2d_params *p, const conv_geom *d, const conv_im2col *s,
+                            const t2c_tensor *x, const int8_t *w, const int32_t *b, int32_t *y, void *scratch)
+{
+    const int x_unsigned = x->dtype == T2C_UINT4 || x->dtype == T2C_UINT8;
+    int16_t *wc = (int16_t *)((char *)scratch + s->wc_off);
+    int16_t *xp = (int16_t *)((char *)scratch + s->xp_off);
+    int16_t *pc = (int16_t *)((char *)scratch + s->pc_off);
+    const int64_t K = s->Kp, P = d->Ho * d->Wo, cg = d->cin_g;
+    /* wc[co][(kh*KW + kw)*cin_g + ci] (native: wc[co][(ci*KH + kh)*KW + kw]) = w[co][ci][kh][kw] - w_zp,
+     * then zeros up to Kp */
+    for (int64_t co = 0; co < d->Cout; co++)
+        memset(wc + co * K + s->K, 0, (size_t)(K - s->K) * 2);
+    for (int64_t co = 0; co < d->Cout && s->native; co++)
+        for (int64_t k = 0; k < s->K; k++)
+            wc[co * K + k] = (int16_t)(w[co * s->K + k] - p->w_zero_point);
+    for (int64_t co = 0; co < d->Cout && !s->native; co++)
+        for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t k = 0; k < d->KH * d->KW; k++)
+                wc[co * K + k * cg + ci] = (int16_t)(w[(co * cg + ci) * d->KH * d->KW + k] - p->w_zero_point);
+    for (int64_t n = 0; n < d->N; n++)
+        for (int64_t g = 0; g < d->Cin / cg; g++) {
+            if (x_unsigned)
+                conv_centre_input(p, d, s, x->data, 1, n, g * cg, xp);
+            else
+                conv_centre_input(p, d, s, x->data, 0, n, g * cg, xp);
+            for (int64_t t0 = 0; t0 < P; t0 += s->tile) {
+                const int64_t nt = P - t0 < s->tile ? P - t0 : s->tile;
+                for (int64_t t = 0; t < nt; t++) {
+                    /* patch of output pixel (oh, ow): K values in wc's order */
+                    const int64_t oh = (t0 + t) / d->Wo, ow = (t0 + t) % d->Wo;
+                    int16_t *dst = pc + t * K;
+                    for (int64_t ci = 0; ci < cg && s->native; ci++) /* (ci, kh, kw) order */
+                        for (int64_t kh = 0; kh < d->KH; kh++) {
+                            const int64_t r = ci * s->Hp + oh * p->stride_h + kh * p->dilation_h;
+                            const int16_t *src = xp + r * s->Wp + ow * p->stride_w;
+                            for (int64_t kw = 0; kw < d->KW; kw++)
+                                *dst++ = src[kw * p->dilation_w];
+                        }
+                    for (int64_t kh = 0; kh < d->KH && !s->native; kh++) { /* (kh, kw, ci) */
+                        const int16_t *src = xp + ((oh * p->stride_h + kh * p->dilation_h) * s->Wp +
+                                                   ow * p->stride_w) * cg;
+                        if (p->dilation_w == 1) { /* the KW taps of a row are contiguous */
+                            memcpy(dst, src, (size_t)(d->KW * cg) * 2);
+                            dst += d->KW * cg;
+                        } else {
+                            for (int64_t kw = 0; kw < d->KW; kw++, dst += cg)
+                                memcpy(dst, src + kw * p->dilation_w * cg, (size_t)cg * 2);
+                        }
+                    }
+                    memset(dst, 0, (size_t)(K - s->K) * 2);
+                }
+                conv_tile_dots(wc + g * d->cout_g * K, b ? b + g * d->cout_g : NULL, d->cout_g, pc, nt, K,
+                               y + (n * d->Cout + g * d->cout_g) * P + t0, P);
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- the depthwise plain path
+ * Also only when acc_never_overflows, for cin_g == 1 (each output channel reads one input
+ * plane). The plane, centred (x - x_zp) and zero-padded, is split into stride phases,
+ * xs[pr][pc][i][j] = padded[i*sh + pr][j*sw + pc], so that tap (kh, kw) of output (oh, ow) is
+ * xs[rr % sh][cc % sw][oh + rr / sh][ow + cc / sw] with rr = kh*dh, cc = kw*dw. With the output
+ * kept at the phases' row length Wq, a tap is then one contiguous run over Ho*Wq values; the
+ * columns ow >= Wo are dropped at the end (they sum in-range values too, so stay in the bound).
+ * Each output accumulates bias + one tap at a time in int32: exact, no partial sum overflows. */
+
+typedef struct conv_dw {
+    int64_t Hp, Wp, Hq, Wq; /* padded plane; rows and columns per phase */
+    size_t plane;           /* int32 values per phase: (Hq + 1) * Wq (a zero row for the overrun) */
+} conv_dw;
+
+static size_t conv_dw_plan(const t2c_conv2d_params *p, const conv_geom *d, conv_dw *s)
+{
+    s->Hp = d->H + p->pad_top + p->pad_bottom;
+    s->Wp = d->W + p->pad_left + p->pad_right;
+    s->Hq = (s->Hp + p->stride_h - 1) / p->stride_h;
+    s->Wq = (s->Wp + p->stride_w - 1) / p->stride_w;
+    s->plane = (size_t)(s->Hq + 1) * (size_t)s->Wq;
+    /* phases, one padded row (Wq*sw), the accumulators (Ho*Wq) */
+    return ((size_t)(p->stride_h * p->stride_w) * s->plane + (size_t)(s->Wq * p->stride_w) +
+            (size_t)(d->Ho * s->Wq)) * sizeof(int32_t);
+}
+
+/* Exact int32 sums (no partial sum overflows), so every clone returns the same integers. */
+T2C_CLONES static void
+conv_dw_channel(const t2c_conv2d_params *p, const conv_geom *d, const conv_dw *s, const int32_t *xs,
+                const int8_t *wk, int32_t b0, int32_t *acc, int32_t *out)
+{
+    const int64_t sh = p->stride_h, sw = p->stride_w, n = d->Ho * s->Wq;
+    for (int64_t t = 0; t < n; t++)
+        acc[t] = b0;
+    for (int64_t kh = 0; kh < d->KH; kh++)
+        for (int64_t kw = 0; kw < d->KW; kw++) {
+            const int32_t wv = wk[kh * d->KW + kw] - (int32_t)p->w_zero_point;
+            const int64_t rr = kh * p->dilation_h, cc = kw * p->dilation_w;
+            const int32_t *src =
+                xs + (size_t)((rr % sh) * sw + cc % sw) * s->plane + (rr / sh) * s->Wq + cc / sw;
+            for (int64_t t = 0; t < n; t++)
+                acc[t] += wv * src[t];
+        }
+    for (int64_t oh = 0; oh < d->Ho; oh++)
+        for (int64_t ow = 0; ow < d->Wo; ow++)
+            out[oh * d->Wo + ow] = acc[oh * s->Wq + ow];
+}
+
+static void conv_dw_run(const t2c_conv2d_params *p, const conv_geom *d, const conv_dw *s, const t2c_tensor *x,
+                        const int8_t *w, const int32_t *b, int32_t *y, void *scratch)
+{
+    const int x_unsigned = x->dtype == T2C_UINT4 || x->dtype == T2C_UINT8;
+    const int32_t xzp = (int32_t)p->x_zero_point;
+    const int64_t sh = p->stride_h, sw = p->stride_w, P = d->Ho * d->Wo;
+    int32_t *xs = scratch, *row = xs + (size_t)(sh * sw) * s->plane, *acc = row + s->Wq * sw;
+    /* every plane writes the same inside positions: the padding stays 0 from here on */
+    memset(xs, 0, (size_t)(sh * sw) * s->plane * sizeof(int32_t));
+    memset(row, 0, (size_t)(s->Wq * sw) * sizeof(int32_t));
+    for (int64_t n = 0; n < d->N; n++)
+        for (int64_t c = 0; c < d->Cin; c++) {
+            for (int64_t ih = 0; ih < d->H; ih++) {
+                const int64_t src = ((n * d->Cin + c) * d->H + ih) * d->W, r = ih + p->pad_top;
+                int32_t *pr = row + p->pad_left;
+                if (x_unsigned)
+                    for (int64_t iw = 0; iw < d->W; iw++)
+                        pr[iw] = ((const uint8_t *)x->data)[src + iw] - xzp;
+                else
+                    for (int64_t iw = 0; iw < d->W; iw++)
+                        pr[iw] = ((const int8_t *)x->data)[src + iw] - xzp;
+                for (int64_t pc = 0; pc < sw; pc++) {
+                    int32_t *dst = xs + (size_t)((r % sh) * sw + pc) * s->plane + (r / sh) * s->Wq;
+                    for (int64_t j = 0; j < s->Wq; j++)
+                        dst[j] = row[j * sw + pc];
+                }
+            }
+            for (int64_t co = c * d->cout_g; co < (c + 1) * d->cout_g; co++)
+                conv_dw_channel(p, d, s, xs, w + co * d->KH * d->KW, b ? b[co] : 0, acc,
+                                y + (n * d->Cout + co) * P);
+        }
+}
+
+enum { CONV_PLANE, CONV_DEPTHWISE, CONV_IM2COL };
+
+#define CONV_MAX_SCRATCH 1e9 /* bytes; larger plans (huge pads or strides) take the plane path */
+
+/* The plain path for these shapes and the scratch bytes it needs (0 for the plane path). */
+static int conv_path(const t2c_conv2d_params *p, const conv_geom *d, size_t *bytes)
+{
+    const double Hp = (double)d->H + (double)p->pad_top + (double)p->pad_bottom;
+    const double Wp = (double)d->W + (double)p->pad_left + (double)p->pad_right;
+    *bytes = 0;
+    if (d->cin_g == 1) {
+        const double sh = (double)p->stride_h, sw = (double)p->stride_w;
+        const double Wq = Wp / sw + 1, est = 4 * (sh * sw * (Hp / sh + 2) * Wq + Wq * sw + (double)d->Ho * Wq);
+        if (est > CONV_MAX_SCRATCH)
+            return CONV_PLANE;
+        conv_dw s;
+        *bytes = conv_dw_plan(p, d, &s);
+        return CONV_DEPTHWISE;
+    }
+    const double K = (double)(d->cin_g * d->KH * d->KW) + 16;
+    const double est = 2 * ((double)d->Cout * K + Hp * Wp * (double)d->cin_g) + 2 * CONV_TILE_BYTES + 4 * K;
+    if (K - 16 < CONV_MIN_K || est > CONV_MAX_SCRATCH)
+        return CONV_PLANE;
+    conv_im2col s;
+    conv_im2col_plan(p, d, &s);
+    *bytes = s.bytes;
+    return CONV_IM2COL;
+}
+
+/* The recipe; with scratch (conv2d_scratch_size bytes) the depthwise path serves cin_g == 1 and
+ * the im2col path K >= CONV_MIN_K, else the plane path (always when called without scratch). */
+static t2c_status conv2d_compute(const t2c_conv2d_params *p, const t2c_tensor *x, const t2c_tensor *w,
+                                 const t2c_tensor *bias, t2c_tensor *y, void *scratch, t2c_error *err)
 {
     conv_geom d;
     conv_geom_get(x, w, y, p->group, &d);
@@ -185,11 +492,28 @@ t2c_status t2c_conv2d_ref(const t2c_conv2d_params *p, const t2c_tensor *x, const
                              max_abs_diff(w->dtype, p->w_zero_point);
     if (!acc_never_overflows(max_bias, d.cin_g * d.KH * d.KW, max_prod, p->acc_bits))
         return conv_checked(p, &d, x, w->data, b, y->data, err);
-    if (x->dtype == T2C_UINT4 || x->dtype == T2C_UINT8)
+    size_t bytes;
+    const int path = scratch ? conv_path(p, &d, &bytes) : CONV_PLANE;
+    if (path == CONV_DEPTHWISE) {
+        conv_dw s;
+        conv_dw_plan(p, &d, &s);
+        conv_dw_run(p, &d, &s, x, w->data, b, y->data, scratch);
+    } else if (path == CONV_IM2COL) {
+        conv_im2col s;
+        conv_im2col_plan(p, &d, &s);
+        conv_im2col_run(p, &d, &s, x, w->data, b, y->data, scratch);
+    } else if (x->dtype == T2C_UINT4 || x->dtype == T2C_UINT8) {
         conv_plain_u8(p, &d, x->data, w->data, b, y->data);
-    else
+    } else {
         conv_plain_s8(p, &d, x->data, w->data, b, y->data);
+    }
     return T2C_OK;
+}
+
+t2c_status t2c_conv2d_ref(const t2c_conv2d_params *p, const t2c_tensor *x, const t2c_tensor *w,
+                          const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
+{
+    return conv2d_compute(p, x, w, bias, y, NULL, err);
 }
 
 /* ---------------------------------------------------------------- checks and op glue */
@@ -310,11 +634,20 @@ static int64_t conv2d_macs(const t2c_node *node)
     return m;
 }
 
+static size_t conv2d_scratch_size(const t2c_node *node)
+{
+    const t2c_conv2d_params *p = node->params;
+    conv_geom d;
+    size_t bytes;
+    conv_geom_get(node->inputs[0], node->inputs[1], node->outputs[0], p->group, &d);
+    conv_path(p, &d, &bytes);
+    return bytes;
+}
+
 static t2c_status conv2d_run(t2c_node *node, void *scratch, t2c_error *err)
 {
-    (void)scratch;
-    return t2c_conv2d_ref(node->params, node->inputs[0], node->inputs[1],
-                          node->n_inputs > 2 ? node->inputs[2] : NULL, node->outputs[0], err);
+    return conv2d_compute(node->params, node->inputs[0], node->inputs[1],
+                          node->n_inputs > 2 ? node->inputs[2] : NULL, node->outputs[0], scratch, err);
 }
 
 const t2c_op_def t2c_op_conv2d = {
@@ -325,7 +658,7 @@ const t2c_op_def t2c_op_conv2d = {
     .input_roles = conv2d_roles,
     .params_size = sizeof(t2c_conv2d_params),
     .prepare = conv2d_prepare,
-    .scratch_size = NULL,
+    .scratch_size = conv2d_scratch_size,
     .macs = conv2d_macs,
     .run = conv2d_run,
 };

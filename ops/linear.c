@@ -84,14 +84,18 @@ linear_plain_body(const t2c_linear_params *p, int64_t rows, int64_t K, int64_t M
         }
 }
 
-static void linear_plain_s8(const t2c_linear_params *p, int64_t rows, int64_t K, int64_t M,
-                            const void *x, const int8_t *w, const int32_t *b, int32_t *y)
+/* Exact int32 sums (no partial sum overflows), so every clone returns the same integers. */
+T2C_CLONES static void
+linear_plain_s8(const t2c_linear_params *p, int64_t rows, int64_t K, int64_t M, const void *x,
+                const int8_t *w, const int32_t *b, int32_t *y)
 {
     linear_plain_body(p, rows, K, M, x, 0, w, b, y);
 }
 
-static void linear_plain_u8(const t2c_linear_params *p, int64_t rows, int64_t K, int64_t M,
-                            const void *x, const int8_t *w, const int32_t *b, int32_t *y)
+/* As linear_plain_s8. */
+T2C_CLONES static void
+linear_plain_u8(const t2c_linear_params *p, int64_t rows, int64_t K, int64_t M, const void *x,
+                const int8_t *w, const int32_t *b, int32_t *y)
 {
     linear_plain_body(p, rows, K, M, x, 1, w, b, y);
 }

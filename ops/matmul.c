@@ -112,9 +112,11 @@ matmul_plain_body(const t2c_matmul_params *p, const mm_geom *d, const void *a, i
     }
 }
 
+/* Exact int32 sums (no partial sum overflows), so every clone returns the same integers. */
 #define MATMUL_PLAIN(KA, KB)                                                                       \
-    static void matmul_plain_##KA##_##KB(const t2c_matmul_params *p, const mm_geom *d, const void *a, \
-                                         const void *b, int32_t *y)                                \
+    T2C_CLONES static void                \
+    matmul_plain_##KA##_##KB(const t2c_matmul_params *p, const mm_geom *d, const void *a,         \
+                             const void *b, int32_t *y)                                            \
     {                                                                                              \
         matmul_plain_body(p, d, a, KA, b, KB, y);                                                  \
     }

@@ -4,6 +4,37 @@
 /* Recipe, for each n, c, oh, ow:
  *   y = max over kh, kw of x[n, c, ih, iw] with ih = oh·sh - top + kh·dh, iw = ow·sw - left + kw·dw,
  *   taking only positions with 0 <= ih < H and 0 <= iw < W (padding never wins). */
+/* One N*C plane loop per element type T (int8 for int4/int8, uint8 for uint4/uint8, int32), so
+ * no dtype switch runs per element. */
+#define MAXPOOL_PLANES(T)                                                                          \
+    do {                                                                                           \
+        const T *xs = x->data;                                                                     \
+        T *ys = y->data;                                                                           \
+        for (int64_t nc = 0; nc < N * C; nc++) {                                                   \
+            const T *xp = xs + nc * H * W;                                                         \
+            for (int64_t oh = 0; oh < Ho; oh++)                                                    \
+                for (int64_t ow = 0; ow < Wo; ow++) {                                              \
+                    int64_t best = INT64_MIN; /* prepare guarantees one inside position */          \
+                    for (int64_t kh = 0; kh < KH; kh++) {                                          \
+                        const int64_t ih = oh * sh - top + kh * dh;                                \
+                        if (ih < 0 || ih >= H)                                                     \
+                            continue;                                                              \
+                        for (int64_t kw = 0; kw < KW; kw++) {                                      \
+                            const int64_t iw = ow * sw - left + kw * dw;                           \
+                            if (iw < 0 || iw >= W)                                                 \
+                                continue;                                                          \
+                            if (xp[ih * W + iw] > best)                                            \
+                                best = xp[ih * W + iw];                                            \
+                        }                                                                          \
+                    }                                                                              \
+                    ys[(nc * Ho + oh) * Wo + ow] = (T)best;                                        \
+                }                                                                                  \
+        }                                                                                          \
+    } while (0)
+
+/* Recipe, for each n, c, oh, ow:
+ *   y = max over kh, kw of x[n, c, ih, iw] with ih = oh·sh - top + kh·dh, iw = ow·sw - left + kw·dw,
+ *   taking only positions with 0 <= ih < H and 0 <= iw < W (padding never wins). */
 t2c_status t2c_maxpool2d_ref(const t2c_maxpool2d_params *p, const t2c_tensor *x, t2c_tensor *y,
                              t2c_error *err)
 {
@@ -12,27 +43,12 @@ t2c_status t2c_maxpool2d_ref(const t2c_maxpool2d_params *p, const t2c_tensor *x,
     const int64_t Ho = y->dims[2], Wo = y->dims[3];
     const int64_t KH = p->kernel[0], KW = p->kernel[1], sh = p->strides[0], sw = p->strides[1];
     const int64_t dh = p->dilations[0], dw = p->dilations[1], top = p->pads[0], left = p->pads[1];
-    for (int64_t nc = 0; nc < N * C; nc++) {
-        const int64_t xbase = nc * H * W;
-        for (int64_t oh = 0; oh < Ho; oh++)
-            for (int64_t ow = 0; ow < Wo; ow++) {
-                int64_t best = INT64_MIN; /* prepare guarantees at least one inside position */
-                for (int64_t kh = 0; kh < KH; kh++) {
-                    const int64_t ih = oh * sh - top + kh * dh;
-                    if (ih < 0 || ih >= H)
-                        continue;
-                    for (int64_t kw = 0; kw < KW; kw++) {
-                        const int64_t iw = ow * sw - left + kw * dw;
-                        if (iw < 0 || iw >= W)
-                            continue;
-                        const int64_t v = t2c_tensor_get_int(x, xbase + ih * W + iw);
-                        if (v > best)
-                            best = v;
-                    }
-                }
-                t2c_tensor_set_int(y, (nc * Ho + oh) * Wo + ow, best);
-            }
-    }
+    if (x->dtype == T2C_INT32)
+        MAXPOOL_PLANES(int32_t);
+    else if (x->dtype == T2C_UINT4 || x->dtype == T2C_UINT8)
+        MAXPOOL_PLANES(uint8_t);
+    else
+        MAXPOOL_PLANES(int8_t);
     return T2C_OK;
 }
 

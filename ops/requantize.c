@@ -8,6 +8,8 @@
  */
 #include "requantize.h"
 
+#include "t2c_round_sel.h"
+
 static const char *const requantize_roles[] = {"input"};
 
 #define REQ_MULT_MAX (((int64_t)1 << 31) - 1)  /* |multiplier| < 2^31 */
@@ -18,6 +20,97 @@ static int64_t req_channels(const t2c_requantize_params *p)
     int64_t c = p->n_multiplier;
     c = p->n_shift > c ? p->n_shift : c;
     return p->n_offset > c ? p->n_offset : c;
+}
+
+/* Elements per chunk: converted to int64 once, scaled, then stored (no dtype switch per element). */
+#define REQ_CHUNK 256
+
+/* One chunk through the recipe with `mode` a compile-time constant in each caller, so the
+ * rounding switch is resolved outside the loop. */
+static inline __attribute__((always_inline)) void
+req_scale_chunk(int64_t *v, int64_t n, int64_t m, int64_t b, int s, t2c_rounding mode, int64_t zp,
+                int64_t lo, int64_t hi)
+{
+    for (int64_t j = 0; j < n; j++) {
+        int64_t r = t2c_scale_round_sel(v[j], m, b, s, mode);
+        /* |r| < 2^63 may exceed what + zero_point can hold; lo - zp .. hi - zp lie well inside
+         * +-2^62, so clamping r there first changes nothing. */
+        r = t2c_clamp64(r, -((int64_t)1 << 62), (int64_t)1 << 62);
+        v[j] = t2c_clamp64(r + zp, lo, hi);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+req_load(const t2c_tensor *x, int64_t at, int64_t n, int64_t *v)
+{
+    if (x->dtype == T2C_INT32)
+        for (int64_t j = 0; j < n; j++)
+            v[j] = ((const int32_t *)x->data)[at + j];
+    else if (x->dtype == T2C_INT16)
+        for (int64_t j = 0; j < n; j++)
+            v[j] = ((const int16_t *)x->data)[at + j];
+    else
+        for (int64_t j = 0; j < n; j++)
+            v[j] = ((const int8_t *)x->data)[at + j];
+}
+
+/* v is already clamped into y's dtype range. */
+static inline __attribute__((always_inline)) void
+req_store(t2c_tensor *y, int64_t at, int64_t n, const int64_t *v)
+{
+    /* a pointer in a local: a byte store could alias y->data and force a reload per element */
+    switch (y->dtype) {
+    case T2C_INT32:
+    {
+        int32_t *d = (int32_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (int32_t)v[j];
+        break;
+    }
+    case T2C_INT16:
+    {
+        int16_t *d = (int16_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (int16_t)v[j];
+        break;
+    }
+    case T2C_UINT4:
+    case T2C_UINT8:
+    {
+        uint8_t *d = (uint8_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (uint8_t)v[j];
+        break;
+    }
+    default: /* int4, int8 */
+    {
+        int8_t *d = (int8_t *)y->data + at;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = (int8_t)v[j];
+        break;
+    }
+    }
+}
+
+/* y[at .. at+len) from x[at .. at+len) with one channel's parameters, a chunk at a time. Exact
+ * int64 arithmetic in every clone, so every clone returns the same integers. */
+T2C_CLONES static void
+req_run(const t2c_tensor *x, t2c_tensor *y, int64_t at, int64_t len, int64_t m, int64_t b, int s,
+        t2c_rounding mode, int64_t zp, int64_t lo, int64_t hi)
+{
+    int64_t v[REQ_CHUNK];
+    for (int64_t j = 0; j < len; j += REQ_CHUNK) {
+        const int64_t n = len - j < REQ_CHUNK ? len - j : REQ_CHUNK;
+        req_load(x, at + j, n, v);
+        switch (mode) {
+        case T2C_ROUND_HALF_EVEN: req_scale_chunk(v, n, m, b, s, T2C_ROUND_HALF_EVEN, zp, lo, hi); break;
+        case T2C_ROUND_HALF_UP: req_scale_chunk(v, n, m, b, s, T2C_ROUND_HALF_UP, zp, lo, hi); break;
+        case T2C_ROUND_HALF_AWAY: req_scale_chunk(v, n, m, b, s, T2C_ROUND_HALF_AWAY, zp, lo, hi); break;
+        case T2C_ROUND_FLOOR: req_scale_chunk(v, n, m, b, s, T2C_ROUND_FLOOR, zp, lo, hi); break;
+        default: req_scale_chunk(v, n, m, b, s, T2C_ROUND_TFLITE, zp, lo, hi); break;
+        }
+        req_store(y, at + j, n, v);
+    }
 }
 
 t2c_status t2c_requantize_ref(const t2c_requantize_params *p, const t2c_tensor *x, t2c_tensor *y,
@@ -39,14 +132,7 @@ t2c_status t2c_requantize_ref(const t2c_requantize_params *p, const t2c_tensor *
             const int64_t m = p->multiplier[p->n_multiplier > 1 ? c : 0];
             const int s = (int)p->shift[p->n_shift > 1 ? c : 0];
             const int64_t b = p->offset[p->n_offset > 1 ? c : 0];
-            const int64_t base = (o * C + c) * inner;
-            for (int64_t j = 0; j < inner; j++) {
-                int64_t r = t2c_scale_round(t2c_tensor_get_int(x, base + j), m, b, s, p->rounding);
-                /* |r| < 2^63 may exceed what + zero_point can hold; lo - zp .. hi - zp lie well inside
-                 * +-2^62, so clamping r there first changes nothing. */
-                r = t2c_clamp64(r, -((int64_t)1 << 62), (int64_t)1 << 62);
-                t2c_tensor_set_int(y, base + j, t2c_clamp64(r + p->zero_point, p->lo, p->hi));
-            }
+            req_run(x, y, (o * C + c) * inner, inner, m, b, s, p->rounding, p->zero_point, p->lo, p->hi);
         }
     return T2C_OK;
 }

@@ -9,6 +9,15 @@
 
 #include <stdint.h>
 
+/* Plain exact-integer loops compiled also for wider vector units, chosen at load time by the
+ * CPU (GCC function multi-versioning). Integer sums that cannot overflow are exact in any order,
+ * so every clone returns the same integers; elsewhere (other compilers, non-x86) one version. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define T2C_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define T2C_CLONES
+#endif
+
 typedef enum t2c_rounding {
     T2C_ROUND_HALF_EVEN = 0, /* ties to the even quotient */
     T2C_ROUND_HALF_UP = 1,   /* ties toward +infinity: floor((v + 2^(s-1)) / 2^s) */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -45,7 +46,11 @@ static t2c_status prep(t2c_tensor *x, t2c_tensor *w, t2c_tensor *b, t2c_tensor *
     return t2c_op_conv2d.prepare(&node, err);
 }
 
-/* prepare + reference kernel; asserts both succeed. */
+static t2c_status run_op(t2c_tensor *x, t2c_tensor *w, t2c_tensor *b, t2c_tensor *y, const t2c_attr *attrs,
+                         int n_attrs, size_t *scratch_bytes);
+
+/* prepare + reference kernel; asserts both succeed, and that the op's run() with scratch (the
+ * engine's fast plain paths) gives the same values. */
 static void run_ok(t2c_tensor *x, t2c_tensor *w, t2c_tensor *b, t2c_tensor *y, const t2c_attr *attrs,
                    int n_attrs)
 {
@@ -53,6 +58,15 @@ static void run_ok(t2c_tensor *x, t2c_tensor *w, t2c_tensor *b, t2c_tensor *y, c
     t2c_error err = {0};
     assert_int_equal(prep(x, w, b, y, attrs, n_attrs, &p, &err), T2C_OK);
     assert_int_equal(t2c_conv2d_ref(&p, x, w, b, y, &err), T2C_OK);
+    const int64_t n = y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3];
+    int32_t *got = malloc((size_t)n * sizeof(int32_t));
+    assert_non_null(got);
+    t2c_tensor y2 = {.dtype = T2C_INT32, .data = got};
+    size_t scratch_bytes;
+    assert_int_equal(run_op(x, w, b, &y2, attrs, n_attrs, &scratch_bytes), T2C_OK);
+    for (int64_t i = 0; i < n; i++)
+        assert_int_equal(got[i], ((const int32_t *)y->data)[i]);
+    free(got);
 }
 
 static void expect_i32(const int32_t *got, const int32_t *want, int n)
@@ -570,6 +584,163 @@ static void test_random_vs_naive(void **state)
     assert_true(n_overflow > 50);
 }
 
+/* prepare + the op's run() with its scratch (the engine's path: depthwise / im2col / plane). */
+static t2c_status run_op(t2c_tensor *x, t2c_tensor *w, t2c_tensor *b, t2c_tensor *y, const t2c_attr *attrs,
+                         int n_attrs, size_t *scratch_bytes)
+{
+    t2c_tensor *ins[3] = {x, w, b};
+    t2c_conv2d_params p;
+    t2c_error err = {0};
+    t2c_node node = {.type = "conv2d", .name = "conv", .n_inputs = b ? 3 : 2, .inputs = ins,
+                     .n_outputs = 1, .outputs = &y, .n_attrs = n_attrs, .attrs = attrs, .params = &p};
+    memset(&p, 0, sizeof p);
+    assert_int_equal(t2c_op_conv2d.prepare(&node, &err), T2C_OK);
+    *scratch_bytes = t2c_op_conv2d.scratch_size(&node);
+    void *scratch = *scratch_bytes ? malloc(*scratch_bytes) : NULL;
+    if (*scratch_bytes)
+        assert_non_null(scratch);
+    t2c_status st = t2c_op_conv2d.run(&node, scratch, &err);
+    free(scratch);
+    return st;
+}
+
+/* The no-overflow fast paths (depthwise and im2col with scratch, the plane path without) against
+ * the recipe-literal checked path on odd shapes. The checked path runs when the worst-case bound
+ * fails: acc_bits = 16 with overflow = error, on values within 2 of extreme zero points (so no
+ * partial sum leaves 16 bits, and the status must be OK); the fast paths run the same data at
+ * acc_bits = 32. A second round uses full-range values at acc_bits = 32 and compares the fast
+ * paths with an exact in-test sum. */
+static void test_fast_paths_vs_checked(void **state)
+{
+    (void)state;
+    static const t2c_dtype xdt[4] = {T2C_INT4, T2C_UINT4, T2C_INT8, T2C_UINT8};
+    enum { MAXX = 2 * 60 * 9 * 9, MAXW = 2 * 6 * 30 * 3 * 5, MAXY = 2 * 40 * 13 * 13 };
+    int8_t *xs = malloc(MAXX), *wd = malloc(MAXW);
+    uint8_t *xu = malloc(MAXX);
+    int32_t *bd = malloc(60 * sizeof(int32_t)), *y_chk = malloc(MAXY * sizeof(int32_t));
+    int32_t *y_ref = malloc(MAXY * sizeof(int32_t)), *y_op = malloc(MAXY * sizeof(int32_t));
+    assert_true(xs && wd && xu && bd && y_chk && y_ref && y_op);
+    int n_dw = 0, n_im2col = 0, n_native = 0, n_plane = 0;
+    for (int iter = 0; iter < 1500; iter++) {
+        const int full = iter % 2; /* 0: small deltas vs checked, 1: full range vs exact sum */
+        const t2c_dtype xd = xdt[rnd(0, 3)], wdt = rnd(0, 1) ? T2C_INT4 : T2C_INT8;
+        const int dw = rnd(0, 2) == 0; /* depthwise: cin_g = 1 */
+        const int64_t N = rnd(1, 2), G = dw ? rnd(1, 20) : rnd(1, 2);
+        const int64_t cin_g = dw ? 1 : (rnd(0, 1) ? rnd(1, 30) : rnd(1, 3)), cout_g = dw ? rnd(1, 2) : rnd(1, 6);
+        const int64_t H = rnd(1, 9), W = rnd(1, 9), KH = rnd(1, 3), KW = rnd(0, 3) ? rnd(1, 3) : rnd(4, 5);
+        const int64_t sh = rnd(1, 3), sw = rnd(1, 3), dh = rnd(1, 2), dlw = rnd(1, 2);
+        const int64_t pt = rnd(0, 2), pl = rnd(0, 2), pb = rnd(0, 2), pr = rnd(0, 2);
+        const int64_t Cin = G * cin_g, Cout = G * cout_g, K = cin_g * KH * KW;
+        const int64_t Ho = (H + pt + pb - dh * (KH - 1) - 1) >= 0 ? (H + pt + pb - dh * (KH - 1) - 1) / sh + 1 : 0;
+        const int64_t Wo = (W + pl + pr - dlw * (KW - 1) - 1) >= 0 ? (W + pl + pr - dlw * (KW - 1) - 1) / sw + 1 : 0;
+        if (Ho < 1 || Wo < 1)
+            continue;
+        const int64_t xmin = t2c_dtype_min(xd), xmax = t2c_dtype_max(xd);
+        const int64_t wmin = t2c_dtype_min(wdt), wmax = t2c_dtype_max(wdt);
+        const int64_t zsel = rnd(0, 3), wsel = rnd(0, 3);
+        const int64_t xzp = zsel == 0 ? xmin : zsel == 1 ? xmax : rnd(xmin, xmax);
+        const int64_t wzp = wsel == 0 ? wmin : wsel == 1 ? wmax : wsel == 2 ? 0 : rnd(wmin, wmax);
+        const int has_bias = (int)rnd(0, 1), is_u = xd == T2C_UINT4 || xd == T2C_UINT8;
+        for (int64_t i = 0; i < N * Cin * H * W; i++) {
+            const int64_t v = full ? rnd(xmin, xmax) : t2c_clamp64(xzp + rnd(-2, 2), xmin, xmax);
+            xs[i] = (int8_t)v, xu[i] = (uint8_t)v;
+        }
+        for (int64_t i = 0; i < Cout * K; i++)
+            wd[i] = (int8_t)(full ? rnd(wmin, wmax) : t2c_clamp64(wzp + rnd(-2, 2), wmin, wmax));
+        const int64_t max_prod = (xmax - xmin) * (wmax - wmin), room = INT32_MAX - K * max_prod;
+        for (int64_t i = 0; i < Cout; i++)
+            bd[i] = (int32_t)(full ? rnd(-room, room) : rnd(-300, 300));
+        t2c_tensor x = mk4(xd, is_u ? (void *)xu : (void *)xs, N, Cin, H, W);
+        t2c_tensor w = mk4(wdt, wd, Cout, cin_g, KH, KW), b = mk1(T2C_INT32, bd, Cout);
+        t2c_tensor *bp = has_bias ? &b : NULL;
+        const t2c_attr at32[] = {A_INTS("strides", sh, sw), A_INTS("pads", pt, pl, pb, pr),
+                                 A_INTS("dilations", dh, dlw), A_INT("group", G), A_INT("x_zero_point", xzp),
+                                 A_INT("w_zero_point", wzp), A_INT("acc_bits", 32), A_STR("overflow", "error")};
+        t2c_attr at16[NA(at32)];
+        memcpy(at16, at32, sizeof at16);
+        at16[6].v.i = 16;
+        t2c_conv2d_params p;
+        t2c_error err = {0};
+        const int64_t ny = N * Cout * Ho * Wo;
+        t2c_tensor y = {.dtype = T2C_INT32, .data = y_ref};
+        /* the plane path (no scratch) and the op's run() with scratch, both at acc_bits = 32 */
+        assert_int_equal(prep(&x, &w, bp, &y, at32, NA(at32), &p, &err), T2C_OK);
+        assert_int_equal(t2c_conv2d_ref(&p, &x, &w, bp, &y, &err), T2C_OK);
+        size_t scratch_bytes = 0;
+        y.data = y_op;
+        assert_int_equal(run_op(&x, &w, bp, &y, at32, NA(at32), &scratch_bytes), T2C_OK);
+        n_dw += cin_g == 1, n_im2col += cin_g > 1 && K >= 16, n_plane += cin_g > 1 && K < 16;
+        n_native += cin_g > 1 && K >= 16 && Cout > N * G * Ho * Wo; /* im2col in the weights' K order */
+        if (cin_g == 1 || K >= 16)
+            assert_true(scratch_bytes > 0);
+        if (!full) {
+            y.data = y_chk; /* acc_bits = 16: the bound fails, the checked path runs */
+            assert_int_equal(prep(&x, &w, bp, &y, at16, NA(at16), &p, &err), T2C_OK);
+            assert_int_equal(t2c_conv2d_ref(&p, &x, &w, bp, &y, &err), T2C_OK);
+        } else {
+            for (int64_t n = 0; n < N; n++) /* the exact sum: no partial sum can overflow */
+                for (int64_t co = 0; co < Cout; co++)
+                    for (int64_t oh = 0; oh < Ho; oh++)
+                        for (int64_t ow = 0; ow < Wo; ow++) {
+                            int64_t acc = has_bias ? bd[co] : 0;
+                            const int64_t c0 = co / cout_g * cin_g;
+                            for (int64_t ci = 0; ci < cin_g; ci++)
+                                for (int64_t kh = 0; kh < KH; kh++)
+                                    for (int64_t kw = 0; kw < KW; kw++) {
+                                        const int64_t ih = oh * sh - pt + kh * dh, iw = ow * sw - pl + kw * dlw;
+                                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                            continue;
+                                        const int64_t i = ((n * Cin + c0 + ci) * H + ih) * W + iw;
+                                        acc += ((is_u ? xu[i] : xs[i]) - xzp) *
+                                               (wd[((co * cin_g + ci) * KH + kh) * KW + kw] - wzp);
+                                    }
+                            y_chk[((n * Cout + co) * Ho + oh) * Wo + ow] = (int32_t)acc;
+                        }
+        }
+        for (int64_t i = 0; i < ny; i++) {
+            if (y_ref[i] != y_chk[i] || y_op[i] != y_chk[i])
+                print_error("iter %d (K=%lld, cin_g=%lld), element %lld: plane %d, run %d, want %d\n", iter,
+                            (long long)K, (long long)cin_g, (long long)i, y_ref[i], y_op[i], y_chk[i]);
+            assert_int_equal(y_ref[i], y_chk[i]);
+            assert_int_equal(y_op[i], y_chk[i]);
+        }
+    }
+    /* every fast path was exercised */
+    print_message("paths: depthwise %d, im2col %d (native K order %d), plane %d\n", n_dw, n_im2col, n_native,
+                  n_plane);
+    assert_true(n_dw > 100 && n_im2col > 100 && n_native > 30 && n_plane > 50);
+    free(xs), free(wd), free(xu), free(bd), free(y_chk), free(y_ref), free(y_op);
+}
+
+/* Huge pads and strides: the fast paths' scratch would not fit, so run() takes the plane path
+ * (no scratch) and still gives the recipe's values. */
+static void test_huge_pads_use_plane_path(void **state)
+{
+    (void)state;
+    const int64_t big = (int64_t)1 << 30;
+    for (int64_t cin = 1; cin <= 16; cin += 15) { /* depthwise-shaped (cin_g 1) and K = 16 */
+        int8_t xd[32], wd[16];
+        int32_t yd[3];
+        for (int i = 0; i < 32; i++)
+            xd[i] = (int8_t)(i - 7);
+        for (int i = 0; i < 16; i++)
+            wd[i] = (int8_t)(3 - i);
+        t2c_tensor x = mk4(T2C_INT8, xd, 1, cin, 1, 2), w = mk4(T2C_INT8, wd, 1, cin, 1, 1);
+        t2c_tensor y = {.dtype = T2C_INT32, .data = yd};
+        const t2c_attr at[] = {A_INTS("strides", 1, big), A_INTS("pads", 0, big, 0, big), A_INT("x_zero_point", 1)};
+        size_t scratch_bytes = 1;
+        assert_int_equal(run_op(&x, &w, NULL, &y, at, NA(at), &scratch_bytes), T2C_OK);
+        assert_int_equal(scratch_bytes, 0);
+        assert_int_equal(y.dims[3], 3); /* ow = 1 reads iw = 0; ow = 0 and 2 only padding */
+        int64_t want = 0;
+        for (int64_t c = 0; c < cin; c++)
+            want += (xd[c * 2] - 1) * wd[c];
+        assert_int_equal(yd[0], 0);
+        assert_int_equal(yd[1], want);
+        assert_int_equal(yd[2], 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +759,8 @@ int main(void)
         cmocka_unit_test(test_prepare_rejects),
         cmocka_unit_test(test_macs_and_roles),
         cmocka_unit_test(test_random_vs_naive),
+        cmocka_unit_test(test_fast_paths_vs_checked),
+        cmocka_unit_test(test_huge_pads_use_plane_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "requantize.h"
+#include "t2c_round_sel.h"
 
 #define NA(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define A_INT(nm, val) {.name = nm, .type = T2C_ATTR_INT, .count = 1, .v = {.i = (val)}}
@@ -375,6 +376,50 @@ static void test_prepare_rejects(void **state)
     expect_reject(&x, &yu, z16, NA(z16), T2C_ERR_ATTR);
 }
 
+static uint64_t rs_rng = 0x2545F4914F6CDD1Dull; /* xorshift64, fixed seed */
+static int64_t rs_next(void)
+{
+    rs_rng ^= rs_rng << 13, rs_rng ^= rs_rng >> 7, rs_rng ^= rs_rng << 17;
+    return (int64_t)rs_rng;
+}
+
+/* t2c_round_sel.h (the select form the kernel's loops use) equals t2c_int.h's recipe: every mode
+ * and shift on ties, tie neighbours, powers of two, int64 extremes and random values. */
+static void test_round_sel_matches_recipe(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < T2C_ROUND_TFLITE; mode++)
+        for (int s = 0; s <= 62; s++) {
+            const int64_t one = (int64_t)1 << s, half = s ? one / 2 : 0;
+            const int64_t base[] = {0, 1, 2, 3, half, one, 3 * half, s < 62 ? 5 * half : 0, one + half,
+                                    INT64_MAX, INT64_MAX - half, (int64_t)1 << 62, ((int64_t)1 << 62) + half};
+            for (int i = 0; i < NA(base); i++)
+                for (int64_t d = -1; d <= 1; d++)
+                    for (int sign = 0; sign < 2; sign++) {
+                        int64_t v = base[i] > INT64_MAX - 1 && d > 0 ? base[i] : base[i] + d;
+                        v = sign ? (v == INT64_MIN ? v : -v) : v;
+                        assert_int_equal(t2c_round_shift_sel(v, s, (t2c_rounding)mode),
+                                         t2c_round_shift(v, s, (t2c_rounding)mode));
+                    }
+            assert_int_equal(t2c_round_shift_sel(INT64_MIN, s, (t2c_rounding)mode),
+                             t2c_round_shift(INT64_MIN, s, (t2c_rounding)mode));
+            for (int k = 0; k < 200; k++) {
+                const int64_t v = rs_next() >> (rs_next() & 63);
+                assert_int_equal(t2c_round_shift_sel(v, s, (t2c_rounding)mode),
+                                 t2c_round_shift(v, s, (t2c_rounding)mode));
+            }
+        }
+    for (int k = 0; k < 200000; k++) { /* legal t2c_scale_round arguments, all five modes */
+        const t2c_rounding mode = (t2c_rounding)((uint64_t)rs_next() % T2C_ROUNDING_COUNT);
+        const int s = (int)((uint64_t)rs_next() % 63);
+        const int64_t v = rs_next() >> (33 + (uint64_t)rs_next() % 31); /* |v| < 2^31 */
+        int64_t m = rs_next() >> (33 + (rs_next() & 7)), b = rs_next() >> (2 + (rs_next() & 63) % 62);
+        if (mode == T2C_ROUND_TFLITE)
+            m = m < 0 ? -m : m, b = 0;
+        assert_int_equal(t2c_scale_round_sel(v, m, b, s, mode), t2c_scale_round(v, m, b, s, mode));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_int8_int16_inputs),
         cmocka_unit_test(test_tflite_values),
         cmocka_unit_test(test_prepare_rejects),
+        cmocka_unit_test(test_round_sel_matches_recipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
