@@ -14,8 +14,9 @@ typedef struct op_variants {
     int count;
 } op_variants;
 
-/* Order = preference for "auto" (measured on AMD Zen 5: VNNI-512 > AVX-VNNI > AVX2 > OpenBLAS
- * SGEMM for every conv/linear shape of ResNet/MobileNet; see bench/README.md). */
+/* Order = preference for "auto" (measured on AMD Zen 5: VNNI-512 > AVX-VNNI > AVX2 for every
+ * conv/linear shape of ResNet/MobileNet; see bench/README.md). "auto" never takes a blas variant:
+ * the reference kernels' vectorized plain paths are 2x faster than exact OpenBLAS SGEMM there. */
 static const t2c_kernel_variant *const conv2d_list[] = {
     &t2c_conv2d_dw_avx512vnni, &t2c_conv2d_simd_avx512vnni, &t2c_conv2d_simd_avxvnni, &t2c_conv2d_simd_avx2,
     &t2c_conv2d_blas};
@@ -52,7 +53,9 @@ const t2c_kernel_variant *const *t2c_kernel_variants(const char *op_type, int *c
 
 static int backend_matches(const t2c_kernel_variant *v, const char *backend)
 {
-    return strcmp(backend, "auto") == 0 || strcmp(backend, v->backend) == 0 || strcmp(backend, v->name) == 0;
+    if (strcmp(backend, "auto") == 0)
+        return strcmp(v->backend, "blas") != 0;
+    return strcmp(backend, v->backend) == 0 || strcmp(backend, v->name) == 0;
 }
 
 const t2c_kernel_variant *t2c_kernel_select(const t2c_node *node, const char *backend)
