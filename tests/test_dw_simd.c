@@ -1,0 +1,538 @@
+/* test_dw_simd.c — the depthwise conv2d SIMD variant (ops/conv2d_dw_simd.c) against the reference
+ * kernel (ops/conv2d.c), alone and fused with a following requantize:
+ *  - hand-worked planes whose outputs are asserted value by value;
+ *  - random depthwise nodes: channels not multiples of 16/64, channel multipliers, kernels 1..5
+ *    (3 and 5 often), horizontal stride 1/2, vertical 1..3, dilation 1/2, asymmetric padding,
+ *    uint8/int8/uint4/int4 inputs, int8/int4 weights, zero points at the ends of the ranges,
+ *    accumulator widths and overflow policies, batch 1..3, with 1 and 2 threads;
+ *  - the fused epilogue under every rounding mode, per-channel and single parameters, with
+ *    exported-style multipliers and with small ones where exact halves (ties) are frequent.
+ * The variant must produce the reference's bytes; tests skip when the CPU lacks AVX-512 VNNI. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conv2d.h"
+#include "requantize.h"
+#include "t2c.h"
+#include "t2c_exec.h"
+#include "t2c_gemm.h"
+#include "t2c_kernels.h"
+
+static const char *const DW = "conv2d.simd-dw-avx512vnni";
+
+/* ---------------------------------------------------------------- random numbers */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rnext(rng *r)
+{
+    r->s ^= r->s >> 12, r->s ^= r->s << 25, r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+static int64_t rin(rng *r, int64_t lo, int64_t hi) { return lo + (int64_t)(rnext(r) % (uint64_t)(hi - lo + 1)); }
+
+static int chance(rng *r, int percent) { return (int)(rnext(r) % 100) < percent; }
+
+/* one in four at an end of the range */
+static int64_t rval(rng *r, t2c_dtype d)
+{
+    const int64_t lo = t2c_dtype_min(d), hi = t2c_dtype_max(d);
+    const int k = (int)(rnext(r) % 8);
+    return k == 0 ? lo : k == 1 ? hi : rin(r, lo, hi);
+}
+
+/* zero point: 0, either end of the range, or anywhere */
+static int64_t pick_zp(rng *r, t2c_dtype d)
+{
+    const int k = (int)rin(r, 0, 4);
+    const int64_t z = t2c_dtype_min(d) <= 0 ? 0 : t2c_dtype_min(d);
+    return k == 0 ? z : k == 1 ? t2c_dtype_min(d) : k == 2 ? t2c_dtype_max(d) : rval(r, d);
+}
+
+/* ---------------------------------------------------------------- a node with owned storage */
+
+#define MAX_ATTRS 16
+
+typedef struct tcase {
+    const t2c_op_def *def;
+    t2c_node node;
+    t2c_tensor tin[3], tout;
+    t2c_tensor *pin[3], *pout;
+    t2c_attr attrs[MAX_ATTRS];
+    int64_t arr[MAX_ATTRS][4];
+    int64_t *big[3];
+    char strs[MAX_ATTRS][16];
+    int n_attrs;
+    _Alignas(16) unsigned char params[512];
+} tcase;
+
+static void tc_init(tcase *c, const char *type)
+{
+    memset(c, 0, sizeof *c);
+    c->def = t2c_op_find(type);
+    assert_non_null(c->def);
+    assert_true(c->def->params_size <= sizeof c->params);
+    c->node.type = type;
+    c->node.name = "n";
+    c->node.inputs = c->pin;
+    c->node.outputs = &c->pout;
+    c->node.n_outputs = 1;
+    c->node.attrs = c->attrs;
+    c->node.params = c->params;
+    c->pout = &c->tout;
+    c->tout.name = "y";
+}
+
+static void tc_free(tcase *c)
+{
+    for (int i = 0; i < 3; i++) {
+        free(c->tin[i].data);
+        free(c->big[i]);
+    }
+    free(c->tout.data);
+}
+
+static t2c_tensor *tc_input(tcase *c, int i, t2c_dtype d, int rank, const int64_t *dims, int is_const)
+{
+    t2c_tensor *t = &c->tin[i];
+    t->name = i == 0 ? "x" : i == 1 ? "w" : "b";
+    t->dtype = d, t->rank = rank, t->is_const = is_const;
+    for (int k = 0; k < rank; k++)
+        t->dims[k] = dims[k];
+    t->data = calloc((size_t)t2c_tensor_numel(t) * t2c_dtype_mem_size(d) + 64, 1);
+    c->pin[i] = t;
+    if (i + 1 > c->node.n_inputs)
+        c->node.n_inputs = i + 1;
+    return t;
+}
+
+static void a_int(tcase *c, const char *n, int64_t v)
+{
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INT, .count = 1, .v = {.i = v}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static void a_ints(tcase *c, const char *n, int count, int64_t a, int64_t b, int64_t d, int64_t e)
+{
+    int64_t *s = c->arr[c->n_attrs];
+    s[0] = a, s[1] = b, s[2] = d, s[3] = e;
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INTS, .count = count, .v = {.ints = s}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static void a_array(tcase *c, const char *n, int slot, const int64_t *v, int64_t count)
+{
+    c->big[slot] = malloc(sizeof(int64_t) * (size_t)count);
+    memcpy(c->big[slot], v, sizeof(int64_t) * (size_t)count);
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INTS, .count = count, .v = {.ints = c->big[slot]}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static void a_str(tcase *c, const char *n, const char *v)
+{
+    char *s = c->strs[c->n_attrs];
+    snprintf(s, 16, "%s", v);
+    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_STRING, .count = (int64_t)strlen(s), .v = {.s = s}};
+    c->node.n_attrs = c->n_attrs;
+}
+
+static t2c_status tc_prepare(tcase *c, t2c_dtype out_dtype)
+{
+    t2c_error err = {0};
+    c->tout.dtype = out_dtype;
+    memset(c->params, 0, sizeof c->params);
+    t2c_status st = c->def->prepare(&c->node, &err);
+    if (st == T2C_OK)
+        c->tout.data = calloc((size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype) + 64, 1);
+    return st;
+}
+
+static size_t out_bytes(const tcase *c)
+{
+    return (size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype);
+}
+
+/* ---------------------------------------------------------------- the variant */
+
+static t2c_exec *pools[3]; /* index = threads (1 = NULL) */
+
+static const t2c_kernel_variant *dw_variant(void)
+{
+    int n;
+    const t2c_kernel_variant *const *list = t2c_kernel_variants("conv2d", &n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i]->name, DW) == 0)
+            return list[i];
+    fail_msg("variant %s is not registered", DW);
+    return NULL;
+}
+
+static int have_vnni(void) { return t2c_simd_supported(T2C_SIMD_AVX512VNNI); }
+
+/* Run the variant on the prepared conv node (1 or 2 threads) into its output. Returns 0 when the
+ * variant declines the node. */
+static int run_dw(tcase *c, int threads)
+{
+    const t2c_kernel_variant *v = dw_variant();
+    c->node.exec = pools[threads];
+    if (!v->supports(&c->node)) {
+        c->node.exec = NULL;
+        return 0;
+    }
+    void *st = NULL;
+    t2c_error err = {0};
+    assert_int_equal(v->prepare(&c->node, &st, &err), T2C_OK);
+    void *scratch = malloc(v->scratch_size(&c->node, st) + 64);
+    memset(c->tout.data, 0xA5, out_bytes(c));
+    assert_int_equal(v->run(&c->node, st, scratch, &err), T2C_OK);
+    free(scratch);
+    v->release(st);
+    c->node.exec = NULL;
+    return 1;
+}
+
+/* Reference output bytes of the prepared conv node (malloc'd), or NULL if the reference fails. */
+static unsigned char *run_ref(tcase *c)
+{
+    t2c_error err = {0};
+    if (c->def->run(&c->node, NULL, &err) != T2C_OK)
+        return NULL;
+    unsigned char *want = malloc(out_bytes(c));
+    memcpy(want, c->tout.data, out_bytes(c));
+    return want;
+}
+
+static void expect_same(const tcase *c, const unsigned char *want, uint64_t seed, int threads)
+{
+    if (memcmp(c->tout.data, want, out_bytes(c)) == 0)
+        return;
+    for (int64_t k = 0; k < t2c_tensor_numel(&c->tout); k++)
+        if (((const int32_t *)c->tout.data)[k] != ((const int32_t *)want)[k])
+            fail_msg("seed %llu, %d threads: element %lld is %d, the reference %d", (unsigned long long)seed,
+                     threads, (long long)k, ((const int32_t *)c->tout.data)[k], ((const int32_t *)want)[k]);
+}
+
+/* ---------------------------------------------------------------- hand-worked */
+
+/* x uint8 [1,2,3,4] = 1..24, w 3x3: channel 0 all 1, channel 1 only the centre 2 and the corner
+ * (0,0) = -1; pad 1 each side; x_zp 1, w_zp 0; bias {10, -5}. */
+static void build_hand(tcase *c, int64_t stride)
+{
+    tc_init(c, "conv2d");
+    const int64_t xd[4] = {1, 2, 3, 4}, wd[4] = {2, 1, 3, 3}, bd[1] = {2};
+    t2c_tensor *x = tc_input(c, 0, T2C_UINT8, 4, xd, 0);
+    t2c_tensor *w = tc_input(c, 1, T2C_INT8, 4, wd, 1);
+    t2c_tensor *b = tc_input(c, 2, T2C_INT32, 1, bd, 1);
+    for (int i = 0; i < 24; i++)
+        ((uint8_t *)x->data)[i] = (uint8_t)(i + 1);
+    int8_t *wv = w->data;
+    for (int i = 0; i < 9; i++)
+        wv[i] = 1;
+    wv[9 + 4] = 2, wv[9 + 0] = -1;
+    ((int32_t *)b->data)[0] = 10, ((int32_t *)b->data)[1] = -5;
+    a_ints(c, "strides", 2, stride, stride, 0, 0);
+    a_ints(c, "pads", 4, 1, 1, 1, 1);
+    a_int(c, "group", 2);
+    a_int(c, "x_zero_point", 1);
+    assert_int_equal(tc_prepare(c, T2C_INT32), T2C_OK);
+}
+
+static void test_hand_worked(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    /* x - 1: channel 0 rows {0 1 2 3} {4 5 6 7} {8 9 10 11}; channel 1 the same plus 12.
+     * channel 0, stride 1: box sums + 10; channel 1: 2*centre - up-left neighbour - 5 (the padding adds 0) */
+    static const int32_t want1[24] = {
+        10 + 10, 10 + 18, 10 + 24, 10 + 18,  10 + 27, 10 + 45, 10 + 54, 10 + 39,  10 + 26, 10 + 42, 10 + 48, 10 + 34,
+        24 - 5, 26 - 5, 28 - 5, 30 - 5,  32 - 5 - 0, 34 - 5 - 12, 36 - 5 - 13, 38 - 5 - 14,
+        40 - 5 - 0, 42 - 5 - 16, 44 - 5 - 17, 46 - 5 - 18};
+    static const int32_t want2[8] = {10 + 10, 10 + 24, 10 + 26, 10 + 48, 24 - 5, 28 - 5, 40 - 5, 44 - 5 - 17};
+    for (int threads = 1; threads <= 2; threads++)
+        for (int64_t s = 1; s <= 2; s++) {
+            tcase c;
+            build_hand(&c, s);
+            unsigned char *ref = run_ref(&c);
+            assert_non_null(ref);
+            assert_memory_equal(ref, s == 1 ? (const void *)want1 : (const void *)want2, out_bytes(&c));
+            assert_true(run_dw(&c, threads));
+            assert_memory_equal(c.tout.data, s == 1 ? (const void *)want1 : (const void *)want2, out_bytes(&c));
+            free(ref);
+            tc_free(&c);
+        }
+}
+
+/* ---------------------------------------------------------------- random depthwise nodes */
+
+static const t2c_dtype act_types[4] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4};
+
+static void gen_dw(rng *r, tcase *c, int big)
+{
+    tc_init(c, "conv2d");
+    const t2c_dtype xd = act_types[rin(r, 0, 3)], wd = chance(r, 50) ? T2C_INT8 : T2C_INT4;
+    static const int64_t chans[8] = {1, 3, 15, 17, 33, 63, 65, 96};
+    const int64_t C = chance(r, 50) ? chans[rin(r, 0, 7)] : rin(r, 1, big ? 70 : 24);
+    const int64_t mult = chance(r, 80) ? 1 : rin(r, 2, 3);
+    const int64_t KH = chance(r, 40) ? 3 : chance(r, 30) ? 5 : rin(r, 1, 5);
+    const int64_t KW = chance(r, 70) ? KH : rin(r, 1, 5);
+    const int64_t sw = chance(r, 50) ? 1 : 2, sh = chance(r, 85) ? sw : rin(r, 1, 3);
+    const int64_t dh = chance(r, 75) ? 1 : 2, dw = chance(r, 75) ? 1 : 2;
+    const int64_t pt = rin(r, 0, KH), pl = rin(r, 0, KW), pb = rin(r, 0, KH), pr = rin(r, 0, KW);
+    int64_t H = dh * (KH - 1) + 1 - pt - pb, W = dw * (KW - 1) + 1 - pl - pr;
+    H = (H < 1 ? 1 : H) + rin(r, 0, big ? 60 : 12), W = (W < 1 ? 1 : W) + rin(r, 0, big ? 120 : 40);
+    const int64_t N = rin(r, 1, 3);
+    const int64_t xd4[4] = {N, C, H, W}, wd4[4] = {C * mult, 1, KH, KW}, bd[1] = {C * mult};
+    t2c_tensor *x = tc_input(c, 0, xd, 4, xd4, 0), *w = tc_input(c, 1, wd, 4, wd4, 1);
+    for (int64_t i = 0; i < t2c_tensor_numel(x); i++)
+        t2c_tensor_set_int(x, i, rval(r, xd));
+    for (int64_t i = 0; i < t2c_tensor_numel(w); i++)
+        t2c_tensor_set_int(w, i, rval(r, wd));
+    if (chance(r, 70)) {
+        t2c_tensor *b = tc_input(c, 2, T2C_INT32, 1, bd, 1);
+        const int huge = chance(r, 10);
+        for (int64_t i = 0; i < bd[0]; i++)
+            ((int32_t *)b->data)[i] = huge ? (int32_t)rval(r, T2C_INT32) : (int32_t)rin(r, -(1 << 20), 1 << 20);
+    }
+    a_ints(c, "strides", 2, sh, sw, 0, 0);
+    a_ints(c, "pads", 4, pt, pl, pb, pr);
+    a_ints(c, "dilations", 2, dh, dw, 0, 0);
+    a_int(c, "group", C);
+    a_int(c, "x_zero_point", pick_zp(r, xd));
+    if (chance(r, 60))
+        a_int(c, "w_zero_point", pick_zp(r, wd));
+    if (chance(r, 20)) {
+        static const char *const pol[3] = {"error", "wrap", "saturate"};
+        a_int(c, "acc_bits", rin(r, 8, 32));
+        a_str(c, "overflow", pol[rin(r, 0, 2)]);
+    }
+}
+
+static void test_random_dw(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    int ran = 0, strided = 0, dilated = 0, k5 = 0, batched = 0, wrapped = 0;
+    for (uint64_t seed = 1; seed <= 1500; seed++) {
+        rng r = {seed * 0x9E3779B97F4A7C15ULL + 7};
+        tcase c;
+        gen_dw(&r, &c, seed % 20 == 0);
+        if (tc_prepare(&c, T2C_INT32) != T2C_OK) {
+            tc_free(&c);
+            continue;
+        }
+        unsigned char *want = run_ref(&c);
+        for (int threads = 1; threads <= 2; threads++) {
+            if (!run_dw(&c, threads))
+                break;
+            if (!want)
+                fail_msg("seed %llu: the variant supports a node whose reference fails", (unsigned long long)seed);
+            expect_same(&c, want, seed, threads);
+            if (threads == 1) {
+                const t2c_conv2d_params *p = c.node.params;
+                ran++;
+                strided += p->stride_w == 2;
+                dilated += p->dilation_h > 1 || p->dilation_w > 1;
+                k5 += c.tin[1].dims[2] == 5 && c.tin[1].dims[3] == 5;
+                batched += c.tin[0].dims[0] > 1;
+                wrapped += p->overflow == T2C_OVERFLOW_WRAP && p->acc_bits < 32;
+            }
+        }
+        free(want);
+        tc_free(&c);
+    }
+    print_message("  %d nodes: %d stride 2, %d dilated, %d 5x5, %d batched, %d wrapped accumulators\n", ran,
+                  strided, dilated, k5, batched, wrapped);
+    assert_true(ran > 1000);
+    assert_true(strided > 300 && dilated > 200 && k5 > 100 && batched > 500 && wrapped > 10);
+}
+
+/* The MobileNet-V2 shapes (3x3, pad 1, stride 1 and 2), uint8 in, int8 weights. */
+static void test_mobilenet_shapes(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    static const int64_t shapes[][3] = {{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 2},
+                                        {384, 14, 1}, {576, 14, 2}, {960, 7, 1}};
+    for (int i = 0; i < 6 + 2; i++) {
+        rng r = {(uint64_t)i * 77 + 5};
+        tcase c;
+        tc_init(&c, "conv2d");
+        const int64_t C = shapes[i][0], S = shapes[i][1];
+        const int64_t xd[4] = {i % 3 == 2 ? 2 : 1, C, S, S}, wd[4] = {C, 1, 3, 3}, bd[1] = {C};
+        t2c_tensor *x = tc_input(&c, 0, T2C_UINT8, 4, xd, 0), *w = tc_input(&c, 1, T2C_INT8, 4, wd, 1);
+        t2c_tensor *b = tc_input(&c, 2, T2C_INT32, 1, bd, 1);
+        for (int64_t k = 0; k < t2c_tensor_numel(x); k++)
+            ((uint8_t *)x->data)[k] = (uint8_t)rval(&r, T2C_UINT8);
+        for (int64_t k = 0; k < t2c_tensor_numel(w); k++)
+            ((int8_t *)w->data)[k] = (int8_t)rval(&r, T2C_INT8);
+        for (int64_t k = 0; k < C; k++)
+            ((int32_t *)b->data)[k] = (int32_t)rin(&r, -50000, 50000);
+        a_ints(&c, "strides", 2, shapes[i][2], shapes[i][2], 0, 0);
+        a_ints(&c, "pads", 4, 1, 1, 1, 1);
+        a_int(&c, "group", C);
+        a_int(&c, "x_zero_point", rin(&r, 0, 255));
+        assert_int_equal(tc_prepare(&c, T2C_INT32), T2C_OK);
+        unsigned char *want = run_ref(&c);
+        assert_non_null(want);
+        for (int threads = 1; threads <= 2; threads++) {
+            assert_true(run_dw(&c, threads));
+            expect_same(&c, want, (uint64_t)i, threads);
+        }
+        free(want);
+        tc_free(&c);
+    }
+}
+
+/* ---------------------------------------------------------------- fused requantize */
+
+static const char *const rounding_names[5] = {"half_even", "half_up", "half_away", "floor", "tflite"};
+
+/* ties: small multipliers and shifts make exact halves frequent (the rounding modes differ there) */
+static void fused_params(rng *r, int mode, int ties, int64_t *m, int64_t *sh, int64_t *off)
+{
+    if (ties) {
+        static const int64_t ms[6] = {1, 3, 5, -1, -3, 7};
+        *m = mode == 4 ? rin(r, 1, 7) : ms[rin(r, 0, 5)];
+        *sh = rin(r, 0, 5);
+        *off = mode == 4 ? 0 : rin(r, -40, 40);
+        return;
+    }
+    *m = mode == 4 ? rin(r, 0, INT32_MAX) : rin(r, -INT32_MAX, INT32_MAX);
+    if (chance(r, 10))
+        *m = chance(r, 50) ? 1 : mode == 4 ? INT32_MAX : -INT32_MAX;
+    else if (chance(r, 30))
+        *m = rin(r, 1 << 29, 1 << 30); /* 32-bit fixed-point multipliers as exported */
+    *sh = chance(r, 10) ? rin(r, 0, 62) : rin(r, 25, 48);
+    *off = mode == 4 || chance(r, 50) ? 0 : rin(r, -((int64_t)1 << 45), (int64_t)1 << 45);
+}
+
+static void fused_run(int ties)
+{
+    const t2c_kernel_variant *v = dw_variant();
+    int fused = 0, modes[5] = {0};
+    for (uint64_t seed = 1; seed <= 700; seed++) {
+        rng r = {seed * 0xBF58476D1CE4E5B9ULL + 3 + (uint64_t)ties};
+        tcase c, q;
+        gen_dw(&r, &c, seed % 25 == 0);
+        if (tc_prepare(&c, T2C_INT32) != T2C_OK) {
+            tc_free(&c);
+            continue;
+        }
+        unsigned char *cref = run_ref(&c);
+        if (!cref || !v->supports(&c.node)) {
+            free(cref);
+            tc_free(&c);
+            continue;
+        }
+        free(cref);
+        tc_init(&q, "requantize");
+        q.pin[0] = &c.tout;
+        q.node.n_inputs = 1;
+        const int mode = (int)(seed % 5);
+        a_str(&q, "rounding", rounding_names[mode]);
+        const int64_t C = chance(&r, 70) ? c.tout.dims[1] : 1;
+        int64_t *arr[3];
+        for (int k = 0; k < 3; k++)
+            arr[k] = malloc(sizeof(int64_t) * (size_t)C);
+        for (int64_t i = 0; i < C; i++)
+            fused_params(&r, mode, ties, &arr[0][i], &arr[1][i], &arr[2][i]);
+        a_array(&q, "multiplier", 0, arr[0], C);
+        a_array(&q, "shift", 1, arr[1], C);
+        a_array(&q, "offset", 2, arr[2], C);
+        for (int k = 0; k < 3; k++)
+            free(arr[k]);
+        static const t2c_dtype od[6] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4, T2C_INT16, T2C_INT32};
+        const t2c_dtype y = od[rin(&r, 0, ties ? 3 : 5)];
+        a_int(&q, "zero_point", rval(&r, y));
+        if (chance(&r, 50))
+            a_int(&q, "lo", t2c_dtype_min(y) + rin(&r, 0, 3));
+        t2c_error err = {0};
+        assert_int_equal(tc_prepare(&q, y), T2C_OK);
+        assert_int_equal(q.def->run(&q.node, NULL, &err), T2C_OK);
+        const size_t nb = out_bytes(&q);
+        unsigned char *want = malloc(nb);
+        memcpy(want, q.tout.data, nb);
+        for (int threads = 1; threads <= 2; threads++) {
+            c.node.exec = pools[threads];
+            void *st = NULL;
+            assert_int_equal(v->prepare(&c.node, &st, &err), T2C_OK);
+            if (v->fuse_prepare(&c.node, st, &q.node)) {
+                void *scratch = malloc(v->scratch_size(&c.node, st) + 64);
+                memset(q.tout.data, 0x5A, nb);
+                assert_int_equal(v->run_fused(&c.node, st, scratch, &err), T2C_OK);
+                if (memcmp(q.tout.data, want, nb) != 0)
+                    fail_msg("seed %llu, %d threads: fused with requantize (%s) differs from the reference",
+                             (unsigned long long)seed, threads, rounding_names[mode]);
+                fused++, modes[mode]++;
+                free(scratch);
+            }
+            v->release(st);
+        }
+        c.node.exec = NULL;
+        free(want);
+        tc_free(&q);
+        q.pin[0] = NULL;
+        tc_free(&c);
+    }
+    print_message("  %d fused runs%s equal to the two reference ops\n", fused, ties ? " (ties)" : "");
+    assert_true(fused > 600);
+    for (int m = 0; m < 5; m++)
+        assert_true(modes[m] > 50);
+}
+
+static void test_fused_requantize(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    fused_run(0);
+}
+
+static void test_fused_requantize_ties(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    fused_run(1);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    t2c_error err;
+    pools[1] = NULL;
+    t2c_exec_min_work = 0; /* thread even the smallest nodes */
+    return t2c_exec_create(2, &pools[2], &err) == T2C_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    t2c_exec_free(pools[2]);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_worked),
+        cmocka_unit_test(test_random_dw),
+        cmocka_unit_test(test_mobilenet_shapes),
+        cmocka_unit_test(test_fused_requantize),
+        cmocka_unit_test(test_fused_requantize_ties),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
