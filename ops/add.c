@@ -1,30 +1,10 @@
 /* add.c — residual add of two int tensors with per-input rescaling (ops/README.md "add"). */
 #include "add.h"
 
+#include "t2c_block_io.h"
 #include "t2c_round_sel.h"
 
 #define ADD_CHUNK 256 /* elements converted to int64 at a time (no dtype switch per element) */
-
-/* v = (t - zp) * 2^left_shift for t[at .. at+n). */
-static inline __attribute__((always_inline)) void
-add_load(const t2c_tensor *t, int64_t at, int64_t n, int64_t zp, int64_t pow_ls, int64_t *v)
-{
-    switch (t->dtype) {
-    case T2C_INT16:
-        for (int64_t j = 0; j < n; j++)
-            v[j] = (((const int16_t *)t->data)[at + j] - zp) * pow_ls;
-        break;
-    case T2C_UINT4:
-    case T2C_UINT8:
-        for (int64_t j = 0; j < n; j++)
-            v[j] = (((const uint8_t *)t->data)[at + j] - zp) * pow_ls;
-        break;
-    default: /* int4, int8 */
-        for (int64_t j = 0; j < n; j++)
-            v[j] = (((const int8_t *)t->data)[at + j] - zp) * pow_ls;
-        break;
-    }
-}
 
 /* The recipe on a chunk with `mode` a compile-time constant in each caller. */
 static inline __attribute__((always_inline)) void add_chunk(const t2c_add_params *p, int64_t *va,
@@ -42,37 +22,6 @@ static inline __attribute__((always_inline)) void add_chunk(const t2c_add_params
     }
 }
 
-/* v is already clamped into y's dtype range. */
-static inline __attribute__((always_inline)) void
-add_store(t2c_tensor *y, int64_t at, int64_t n, const int64_t *v)
-{
-    /* a pointer in a local: a byte store could alias y->data and force a reload per element */
-    switch (y->dtype) {
-    case T2C_INT16:
-    {
-        int16_t *d = (int16_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (int16_t)v[j];
-        break;
-    }
-    case T2C_UINT4:
-    case T2C_UINT8:
-    {
-        uint8_t *d = (uint8_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (uint8_t)v[j];
-        break;
-    }
-    default: /* int4, int8 */
-    {
-        int8_t *d = (int8_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (int8_t)v[j];
-        break;
-    }
-    }
-}
-
 /* y[at .. at+n) (n <= ADD_CHUNK): both inputs, the recipe, the store. Exact int64 arithmetic in
  * every clone, so every clone returns the same integers. */
 T2C_CLONES static void
@@ -81,8 +30,8 @@ add_block(const t2c_add_params *p, const t2c_tensor *a, const t2c_tensor *b, t2c
 {
     const int64_t pow_ls = (int64_t)1 << p->left_shift;
     int64_t va[ADD_CHUNK], vb[ADD_CHUNK];
-    add_load(a, at, n, p->a_zero_point, pow_ls, va); /* a1 */
-    add_load(b, at, n, p->b_zero_point, pow_ls, vb); /* b1 */
+    t2c_block_load(a, at, n, p->a_zero_point, pow_ls, va); /* a1 */
+    t2c_block_load(b, at, n, p->b_zero_point, pow_ls, vb); /* b1 */
     switch (p->rounding) {
     case T2C_ROUND_HALF_EVEN: add_chunk(p, va, vb, n, T2C_ROUND_HALF_EVEN); break;
     case T2C_ROUND_HALF_UP: add_chunk(p, va, vb, n, T2C_ROUND_HALF_UP); break;
@@ -90,7 +39,7 @@ add_block(const t2c_add_params *p, const t2c_tensor *a, const t2c_tensor *b, t2c
     case T2C_ROUND_FLOOR: add_chunk(p, va, vb, n, T2C_ROUND_FLOOR); break;
     default: add_chunk(p, va, vb, n, T2C_ROUND_TFLITE); break;
     }
-    add_store(y, at, n, va);
+    t2c_block_store(y, at, n, va);
 }
 
 /* Recipe (ops/README.md "add"), per element:

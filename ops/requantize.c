@@ -8,6 +8,7 @@
  */
 #include "requantize.h"
 
+#include "t2c_block_io.h"
 #include "t2c_round_sel.h"
 
 static const char *const requantize_roles[] = {"input"};
@@ -40,58 +41,6 @@ req_scale_chunk(int64_t *v, int64_t n, int64_t m, int64_t b, int s, t2c_rounding
     }
 }
 
-static inline __attribute__((always_inline)) void
-req_load(const t2c_tensor *x, int64_t at, int64_t n, int64_t *v)
-{
-    if (x->dtype == T2C_INT32)
-        for (int64_t j = 0; j < n; j++)
-            v[j] = ((const int32_t *)x->data)[at + j];
-    else if (x->dtype == T2C_INT16)
-        for (int64_t j = 0; j < n; j++)
-            v[j] = ((const int16_t *)x->data)[at + j];
-    else
-        for (int64_t j = 0; j < n; j++)
-            v[j] = ((const int8_t *)x->data)[at + j];
-}
-
-/* v is already clamped into y's dtype range. */
-static inline __attribute__((always_inline)) void
-req_store(t2c_tensor *y, int64_t at, int64_t n, const int64_t *v)
-{
-    /* a pointer in a local: a byte store could alias y->data and force a reload per element */
-    switch (y->dtype) {
-    case T2C_INT32:
-    {
-        int32_t *d = (int32_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (int32_t)v[j];
-        break;
-    }
-    case T2C_INT16:
-    {
-        int16_t *d = (int16_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (int16_t)v[j];
-        break;
-    }
-    case T2C_UINT4:
-    case T2C_UINT8:
-    {
-        uint8_t *d = (uint8_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (uint8_t)v[j];
-        break;
-    }
-    default: /* int4, int8 */
-    {
-        int8_t *d = (int8_t *)y->data + at;
-        for (int64_t j = 0; j < n; j++)
-            d[j] = (int8_t)v[j];
-        break;
-    }
-    }
-}
-
 /* y[at .. at+len) from x[at .. at+len) with one channel's parameters, a chunk at a time. Exact
  * int64 arithmetic in every clone, so every clone returns the same integers. */
 T2C_CLONES static void
@@ -101,7 +50,7 @@ req_run(const t2c_tensor *x, t2c_tensor *y, int64_t at, int64_t len, int64_t m, 
     int64_t v[REQ_CHUNK];
     for (int64_t j = 0; j < len; j += REQ_CHUNK) {
         const int64_t n = len - j < REQ_CHUNK ? len - j : REQ_CHUNK;
-        req_load(x, at + j, n, v);
+        t2c_block_load(x, at + j, n, 0, 1, v);
         switch (mode) {
         case T2C_ROUND_HALF_EVEN: req_scale_chunk(v, n, m, b, s, T2C_ROUND_HALF_EVEN, zp, lo, hi); break;
         case T2C_ROUND_HALF_UP: req_scale_chunk(v, n, m, b, s, T2C_ROUND_HALF_UP, zp, lo, hi); break;
@@ -109,7 +58,7 @@ req_run(const t2c_tensor *x, t2c_tensor *y, int64_t at, int64_t len, int64_t m, 
         case T2C_ROUND_FLOOR: req_scale_chunk(v, n, m, b, s, T2C_ROUND_FLOOR, zp, lo, hi); break;
         default: req_scale_chunk(v, n, m, b, s, T2C_ROUND_TFLITE, zp, lo, hi); break;
         }
-        req_store(y, at + j, n, v);
+        t2c_block_store(y, at + j, n, v);
     }
 }
 
