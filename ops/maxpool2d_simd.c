@@ -3,7 +3,13 @@
  * padded with the dtype's minimum, then every stride-th value. Padding holding the minimum
  * never changes a max that includes at least one input element, which every window has
  * (maxpool2d's prepare rejects windows lying entirely in padding) — so this is the recipe
- * "max over the positions inside the input" exactly. Planes are split across threads. */
+ * "max over the positions inside the input" exactly. Planes are split across threads.
+ * With AVX-512BW and horizontal stride 1 or 2 a register-only body runs instead: masked loads
+ * fill the positions outside the input with the minimum (the same argument), the vertical max
+ * is taken per 64 input columns, and for stride 2 each 16-bit word holds the even (low byte)
+ * and odd (high byte) column, so tap offset o picks the low or high bytes of the load at
+ * o & ~1 — no scalar gather. Kernel width 3, stride 2, dilation 1 (ResNet's stem pool) has its
+ * own row pass with the load masks made at prepare, 64 outputs per step (pool_row3s2). */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +20,34 @@
 #include "t2c_kernels.h"
 
 #define TAVX2 __attribute__((target("avx2")))
+#define TAVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 typedef struct pool_simd {
     int64_t planes, H, W, Ho, Wo, KH, KW, sh, sw, dh, dw, top, left;
     int64_t span;      /* padded row length used by the horizontal pass */
     int is_signed;
+    int use512;        /* AVX-512BW body (horizontal stride 1 or 2) */
     size_t per_thread;
+    int64_t n3;        /* 3-wide stride-2 rows: steps of 64 outputs, masks[4 n3] (pool_row3s2) */
+    uint64_t masks[];
 } pool_simd;
+
+static int have_avx512bw(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+}
+
+/* Lanes i of 64 with 0 <= base + i < W (positions inside the input row). */
+static inline uint64_t in_mask(int64_t base, int64_t W)
+{
+    const int64_t lo = base < 0 ? -base : 0, hi = W - base;
+    if (lo >= 64 || hi <= lo)
+        return 0;
+    const uint64_t below = hi >= 64 ? ~0ULL : (1ULL << hi) - 1;
+    return below & (~0ULL << lo);
+}
 
 static int pool_simd_supports(const t2c_node *node)
 {
@@ -34,7 +61,11 @@ static t2c_status pool_simd_prepare(t2c_node *node, void **state, t2c_error *err
 {
     const t2c_maxpool2d_params *p = node->params;
     const t2c_tensor *x = node->inputs[0], *y = node->outputs[0];
-    pool_simd *s = calloc(1, sizeof *s);
+    const int64_t Wo = node->outputs[0]->dims[3];
+    const int row3 = p->kernel[1] == 3 && p->strides[1] == 2 && p->dilations[1] == 1 && have_avx512bw();
+    const int64_t n3 = row3 ? (Wo + 63) / 64 : 0;
+    /* one allocation: a NULL release frees the state with free() */
+    pool_simd *s = calloc(1, sizeof *s + sizeof(uint64_t) * 4 * (size_t)n3);
     if (!s)
         return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
     s->planes = x->dims[0] * x->dims[1], s->H = x->dims[2], s->W = x->dims[3];
@@ -42,6 +73,11 @@ static t2c_status pool_simd_prepare(t2c_node *node, void **state, t2c_error *err
     s->KH = p->kernel[0], s->KW = p->kernel[1], s->sh = p->strides[0], s->sw = p->strides[1];
     s->dh = p->dilations[0], s->dw = p->dilations[1], s->top = p->pads[0], s->left = p->pads[1];
     s->is_signed = x->dtype == T2C_INT8 || x->dtype == T2C_INT4;
+    s->use512 = s->sw <= 2 && have_avx512bw();
+    s->n3 = n3;
+    for (int64_t c = 0; c < n3; c++)
+        for (int h = 0; h < 4; h++) /* loads at 128 c - left + {0, 2, 64, 66} */
+            s->masks[4 * c + h] = in_mask(128 * c - s->left + (h & 1) * 2 + (h >> 1) * 64, s->W);
     const int64_t need = (s->Wo - 1) * s->sw + (s->KW - 1) * s->dw + 1;
     s->span = need > s->left + s->W ? need : s->left + s->W;
     /* row buffer: span + the 32-byte over-read of the horizontal pass; max row: span */
@@ -135,12 +171,132 @@ static TAVX2 void pool_items(void *ctx, int64_t begin, int64_t end, int thread)
         pool_body(j, begin, end, thread, 0);
 }
 
+/* Max over the valid rows of 64 columns from base; positions outside the row hold vmin.
+ * Masked-off lanes are not read (AVX-512 masked loads suppress faults). */
+static inline __attribute__((always_inline)) TAVX512 __m512i
+vcol512(const uint8_t *const *src, int nsrc, int64_t base, int64_t W, __m512i vmin, const int sg)
+{
+    const __mmask64 m = (__mmask64)in_mask(base, W);
+    __m512i v = _mm512_mask_loadu_epi8(vmin, m, (const void *)((uintptr_t)src[0] + (uintptr_t)base));
+    for (int r = 1; r < nsrc; r++) {
+        const __m512i u = _mm512_mask_loadu_epi8(vmin, m, (const void *)((uintptr_t)src[r] + (uintptr_t)base));
+        v = sg ? _mm512_max_epi8(v, u) : _mm512_max_epu8(v, u);
+    }
+    return v;
+}
+
+/* Kernel 3, stride 2, dilation 1 along the row: output j takes columns 2j - left + {0, 1, 2},
+ * the low and high bytes of word j of the load at 2j0 - left and the low byte of word j of the
+ * load at 2j0 - left + 2; 64 outputs per step (two halves of 32 words packed back to bytes). */
+static inline __attribute__((always_inline)) TAVX512 void pool_row3s2(const pool_simd *s, const uint8_t *const *src,
+                                                                      int nsrc, uint8_t *yo, const int sg)
+{
+    const __m512i vmin = _mm512_set1_epi8(sg ? (char)0x80 : 0), lo8 = _mm512_set1_epi16(0xFF);
+    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    __m512i h[2];
+    for (int64_t c = 0; c < s->n3; c++) {
+        const int64_t base = 128 * c - s->left;
+        for (int k = 0; k < 2; k++) {
+            const __mmask64 ma = s->masks[4 * c + 2 * k], mb = s->masks[4 * c + 2 * k + 1];
+            const uintptr_t at = (uintptr_t)(base + 64 * k);
+            __m512i a = _mm512_mask_loadu_epi8(vmin, ma, (const void *)((uintptr_t)src[0] + at));
+            __m512i b = _mm512_mask_loadu_epi8(vmin, mb, (const void *)((uintptr_t)src[0] + at + 2));
+            for (int r = 1; r < nsrc; r++) {
+                const __m512i ua = _mm512_mask_loadu_epi8(vmin, ma, (const void *)((uintptr_t)src[r] + at));
+                const __m512i ub = _mm512_mask_loadu_epi8(vmin, mb, (const void *)((uintptr_t)src[r] + at + 2));
+                a = sg ? _mm512_max_epi8(a, ua) : _mm512_max_epu8(a, ua);
+                b = sg ? _mm512_max_epi8(b, ub) : _mm512_max_epu8(b, ub);
+            }
+            const __m512i e0 = sg ? _mm512_srai_epi16(_mm512_slli_epi16(a, 8), 8) : _mm512_and_si512(a, lo8);
+            const __m512i o0 = sg ? _mm512_srai_epi16(a, 8) : _mm512_srli_epi16(a, 8);
+            const __m512i e1 = sg ? _mm512_srai_epi16(_mm512_slli_epi16(b, 8), 8) : _mm512_and_si512(b, lo8);
+            h[k] = _mm512_max_epi16(_mm512_max_epi16(e0, o0), e1);
+        }
+        /* the int16 values are in the byte type's range: packing does not saturate */
+        const __m512i v = _mm512_permutexvar_epi64(order, sg ? _mm512_packs_epi16(h[0], h[1])
+                                                              : _mm512_packus_epi16(h[0], h[1]));
+        const int64_t n = s->Wo - 64 * c;
+        _mm512_mask_storeu_epi8(yo + 64 * c, n >= 64 ? ~0ULL : (1ULL << n) - 1, v);
+    }
+}
+
+static inline __attribute__((always_inline)) TAVX512 void pool_body512(const pool_job *j, int64_t begin,
+                                                                       int64_t end, const int sg)
+{
+    const pool_simd *s = j->s;
+    const __m512i vmin = _mm512_set1_epi8(sg ? (char)0x80 : 0), lo8 = _mm512_set1_epi16(0xFF);
+    for (int64_t pl = begin; pl < end; pl++) {
+        const uint8_t *x = j->x + pl * s->H * s->W;
+        uint8_t *y = j->y + pl * s->Ho * s->Wo;
+        for (int64_t oh = 0; oh < s->Ho; oh++) {
+            const uint8_t *src[64];
+            int nsrc = 0;
+            for (int64_t kh = 0; kh < s->KH; kh++) {
+                const int64_t ih = oh * s->sh - s->top + kh * s->dh;
+                if (ih >= 0 && ih < s->H)
+                    src[nsrc++] = x + ih * s->W; /* KH <= 64 (supports) */
+            }
+            uint8_t *yo = y + oh * s->Wo;
+            if (s->n3) {
+                if (nsrc == 3)
+                    pool_row3s2(s, src, 3, yo, sg);
+                else
+                    pool_row3s2(s, src, nsrc, yo, sg);
+                continue;
+            }
+            if (s->sw == 1) {
+                for (int64_t j0 = 0; j0 < s->Wo; j0 += 64) {
+                    __m512i acc = vmin;
+                    for (int64_t kw = 0; kw < s->KW; kw++) {
+                        const __m512i v = vcol512(src, nsrc, j0 - s->left + kw * s->dw, s->W, vmin, sg);
+                        acc = sg ? _mm512_max_epi8(acc, v) : _mm512_max_epu8(acc, v);
+                    }
+                    const int64_t n = s->Wo - j0;
+                    _mm512_mask_storeu_epi8(yo + j0, n >= 64 ? ~0ULL : (1ULL << n) - 1, acc);
+                }
+                continue;
+            }
+            /* stride 2: output j0 + i takes columns 2(j0 + i) - left + o, o = kw * dw: word i of
+             * the load at 2 j0 - left + (o & ~1), low byte if o is even, high byte if odd */
+            for (int64_t j0 = 0; j0 < s->Wo; j0 += 32) {
+                const int64_t base0 = 2 * j0 - s->left;
+                __m512i acc = _mm512_set1_epi16(sg ? -128 : 0), v = vmin;
+                int64_t loaded = -1;
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const int64_t o = kw * s->dw, ob = o & ~(int64_t)1;
+                    if (ob != loaded)
+                        v = vcol512(src, nsrc, base0 + ob, s->W, vmin, sg), loaded = ob;
+                    __m512i h;
+                    if (o & 1)
+                        h = sg ? _mm512_srai_epi16(v, 8) : _mm512_srli_epi16(v, 8);
+                    else
+                        h = sg ? _mm512_srai_epi16(_mm512_slli_epi16(v, 8), 8) : _mm512_and_si512(v, lo8);
+                    acc = _mm512_max_epi16(acc, h); /* int8 and uint8 values are both int16 */
+                }
+                const int64_t n = s->Wo - j0;
+                _mm256_mask_storeu_epi8(yo + j0, n >= 32 ? ~0U : (1U << n) - 1, _mm512_cvtepi16_epi8(acc));
+            }
+        }
+    }
+}
+
+static TAVX512 void pool_items512(void *ctx, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const pool_job *j = ctx;
+    if (j->s->is_signed)
+        pool_body512(j, begin, end, 1);
+    else
+        pool_body512(j, begin, end, 0);
+}
+
 static t2c_status pool_simd_run(t2c_node *node, void *state, void *scratch, t2c_error *err)
 {
     (void)err;
     const pool_simd *s = state;
     pool_job j = {s, node->inputs[0]->data, node->outputs[0]->data, scratch};
-    t2c_exec_for(t2c_exec_if(node->exec, s->planes * s->Ho * s->Wo * s->KH * s->KW), s->planes, pool_items, &j);
+    t2c_exec_for(t2c_exec_if(node->exec, s->planes * s->Ho * s->Wo * s->KH * s->KW), s->planes,
+                  s->use512 ? pool_items512 : pool_items, &j);
     return T2C_OK;
 }
 
