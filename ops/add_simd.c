@@ -1,4 +1,4 @@
-/* add_simd.c — the residual add with AVX-512 (t2c_vscale.h), eight elements per step, same
+/* add_simd.c — the residual add with AVX-512 (t2c_vscale.h), sixteen int32 lanes per step, same
  * recipe as t2c_add_ref:
  *   a1 = (a - a_zp) << left_shift; a2 = scale_round(a1, a_m, 0, a_s); likewise b2;
  *   y = clamp(scale_round(a2 + b2, out_m, 0, out_s) + out_zp, lo, hi).
@@ -19,14 +19,18 @@ typedef struct add_job {
 
 #define ADD_CHUNK 4096
 
-static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i load8(const void *p, int64_t i, int kind,
-                                                                             __mmask8 k)
+/* 16 inputs minus the zero point as int32 lanes (|t - zp| <= 65535). */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i load16(const void *p, int64_t i, int kind,
+                                                                              __mmask16 k, __m512i zp)
 {
+    __m512i v;
     if (kind == 0)
-        return _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(k, (const int8_t *)p + i));
-    if (kind == 1)
-        return _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(k, (const uint8_t *)p + i));
-    return _mm512_cvtepi16_epi64(_mm_maskz_loadu_epi16(k, (const int16_t *)p + i));
+        v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, (const int8_t *)p + i));
+    else if (kind == 1)
+        v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, (const uint8_t *)p + i));
+    else
+        v = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(k, (const int16_t *)p + i));
+    return _mm512_sub_epi32(v, zp);
 }
 
 /* scale_round(x << ls, m, 0, s) for a power of two m = 2^j with ls + j >= s (not tflite): the
@@ -40,36 +44,60 @@ static int exact_shift(int64_t m, int s, int ls, t2c_rounding mode)
     return ls + j >= s ? ls + j - s : -1;
 }
 
+/* a2 = scale_round(x << ls, m, 0, s) of 16 int32 lanes, as int32 lanes: prepare proves |x << ls|
+ * and |a2| below 2^31, so the int32 shifts are exact; the rounding works on the even lanes in
+ * place and the odd ones shifted down (t2c_vrow_round reads only the low 32 bits of a lane). */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i
+scaled16(__m512i x, int ex, unsigned ls, const t2c_vrow *r)
+{
+    if (ex >= 0)
+        return _mm512_slli_epi32(x, (unsigned)ex);
+    const __m512i x1 = _mm512_slli_epi32(x, ls);
+    const __m512i e = t2c_vrow_round(r, x1), o = t2c_vrow_round(r, _mm512_srli_epi64(x1, 32));
+    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, e, _mm512_slli_epi64(o, 32));
+}
+
+/* The loop; FAST: half_even, all three roundings on the fast recipe and the output narrow (the
+ * caller checked), as constants so that no rounding choice is left in the loop. */
+static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
+add_loop(const add_job *j, int64_t b0, int64_t e0, t2c_vrow ra, t2c_vrow rb, t2c_vreq ro, int ea, int eb, const int FAST)
+{
+    const t2c_add_params *p = j->p;
+    if (FAST) {
+        ra.mode = rb.mode = ro.r.mode = T2C_ROUND_HALF_EVEN;
+        ra.general = rb.general = ro.r.general = 0;
+        ro.narrow = 1;
+    }
+    const __m512i azp = _mm512_set1_epi32((int32_t)p->a_zero_point), bzp = _mm512_set1_epi32((int32_t)p->b_zero_point);
+    const unsigned ls = (unsigned)p->left_shift;
+    for (int64_t i = b0; i < e0; i += 16) {
+        const int64_t left = e0 - i;
+        const __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const __m512i a2 = scaled16(load16(j->a, i, j->ka, k, azp), ea, ls, &ra);
+        const __m512i b2 = scaled16(load16(j->b, i, j->kb, k, bzp), eb, ls, &rb);
+        t2c_vreq_store16(&ro, _mm512_add_epi32(a2, b2), j->y, i, k, j->ey);
+    }
+}
+
 static T2C_TARGET_AVX512 void add_items(void *ctx, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const add_job *j = ctx;
     const t2c_add_params *p = j->p;
     const int64_t b0 = begin * ADD_CHUNK, e0 = end * ADD_CHUNK < j->n ? end * ADD_CHUNK : j->n;
-    t2c_vrow ra, rb, ro;
+    t2c_vrow ra, rb;
     t2c_vrow_init(&ra, p->a_multiplier, p->a_shift, 0, p->rounding);
     t2c_vrow_init(&rb, p->b_multiplier, p->b_shift, 0, p->rounding);
-    t2c_vrow_init(&ro, p->out_multiplier, p->out_shift, 0, p->rounding);
-    const __m512i azp = _mm512_set1_epi64(p->a_zero_point), bzp = _mm512_set1_epi64(p->b_zero_point);
-    /* clamp(s + ozp, lo, hi) = clamp(s, lo - ozp, hi - ozp) + ozp: |s| < 2^62, no overflow */
-    const __m512i ozp = _mm512_set1_epi64(p->out_zero_point), lo = _mm512_set1_epi64(p->lo - p->out_zero_point),
-                  hi = _mm512_set1_epi64(p->hi - p->out_zero_point);
-    const unsigned ls = (unsigned)p->left_shift;
+    /* the output step is requantize's recipe on |a2 + b2| < 2^31 (prepare): scale_round of it is
+     * below 2^62 in magnitude, so requantize's inner clamp to +-2^62 changes nothing */
+    t2c_vreq ro;
+    t2c_vreq_init(&ro, p->out_multiplier, p->out_shift, 0, p->out_zero_point, p->lo, p->hi, p->rounding);
     const int ea = exact_shift(p->a_multiplier, p->a_shift, p->left_shift, p->rounding);
     const int eb = exact_shift(p->b_multiplier, p->b_shift, p->left_shift, p->rounding);
-    for (int64_t i = b0; i < e0; i += 8) {
-        const int64_t left = e0 - i;
-        const __mmask8 k = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1);
-        const __m512i ax = _mm512_sub_epi64(load8(j->a, i, j->ka, k), azp);
-        const __m512i bx = _mm512_sub_epi64(load8(j->b, i, j->kb, k), bzp);
-        const __m512i a2 =
-            ea >= 0 ? _mm512_slli_epi64(ax, (unsigned)ea) : t2c_vrow_round(&ra, _mm512_slli_epi64(ax, ls));
-        const __m512i b2 =
-            eb >= 0 ? _mm512_slli_epi64(bx, (unsigned)eb) : t2c_vrow_round(&rb, _mm512_slli_epi64(bx, ls));
-        const __m512i sum = _mm512_add_epi64(a2, b2);
-        const __m512i y = _mm512_min_epi64(_mm512_max_epi64(t2c_vrow_round(&ro, sum), lo), hi);
-        t2c_v_store(j->y, i, _mm512_add_epi64(y, ozp), k, j->ey);
-    }
+    if (p->rounding == T2C_ROUND_HALF_EVEN && !ra.general && !rb.general && !ro.r.general && ro.narrow)
+        add_loop(j, b0, e0, ra, rb, ro, ea, eb, 1);
+    else
+        add_loop(j, b0, e0, ra, rb, ro, ea, eb, 0);
 }
 
 static int kind(t2c_dtype d) { return d == T2C_INT16 ? 2 : (d == T2C_UINT4 || d == T2C_UINT8) ? 1 : 0; }

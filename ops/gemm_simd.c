@@ -153,13 +153,174 @@ static inline int32_t load_i32(const uint8_t *p)
     {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23},                                 \
      {c30, c31, c32, c33}, {c40, c41, c42, c43}, {c50, c51, c52, c53}}
 
+/* The transposed epilogue (t2c_gemm_tile.trans): the MR_ x 16*NV results to a small buffer, then
+ * each column (output channel) row gets MR_ values at c[n * ldc + i] (or requantized at rq->out). */
+static inline __attribute__((always_inline)) T512 void tr_store(const __m512i acc[6][4], const int MR_, const int NV,
+                                                               int32_t *c, int64_t ldc, int nvalid, const int32_t *ra,
+                                                               const __m512i cadd[4], int wrap,
+                                                               const t2c_gemm_requant *rq)
+{
+    __attribute__((aligned(64))) int32_t tb[6][32];
+    t2c_vreq qe[2], qo[2];
+    if (rq)
+        for (int j = 0; j < NV; j++)
+            t2c_vreq_init_cols(&qe[j], &qo[j], rq, j);
+    if (rq && rq->esize == 1) {
+        /* bytes: per 16 channels, the MR_ x 16 block transposed in registers (8 x 16 bytes ->
+         * 16 x 8), then one masked store of MR_ bytes per channel */
+        const int ncol = nvalid < 16 * NV ? nvalid : 16 * NV;
+        const __mmask16 km = (__mmask16)((1u << MR_) - 1);
+        for (int j = 0; j < NV; j++) {
+            __m128i r[8];
+            for (int i = 0; i < 8; i++) {
+                r[i] = _mm_setzero_si128();
+                if (i < MR_) {
+                    __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]),
+                                                 _mm512_set1_epi32(ra ? ra[i] : 0));
+                    if (wrap < 32)
+                        v = _mm512_srai_epi32(_mm512_slli_epi32(v, (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
+                    r[i] = _mm512_cvtepi32_epi8(t2c_vreq_apply16_2(&qe[j], &qo[j], v));
+                }
+            }
+            const __m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpackhi_epi8(r[0], r[1]);
+            const __m128i a2 = _mm_unpacklo_epi8(r[2], r[3]), a3 = _mm_unpackhi_epi8(r[2], r[3]);
+            const __m128i a4 = _mm_unpacklo_epi8(r[4], r[5]), a5 = _mm_unpackhi_epi8(r[4], r[5]);
+            const __m128i a6 = _mm_unpacklo_epi8(r[6], r[7]), a7 = _mm_unpackhi_epi8(r[6], r[7]);
+            /* b: 4 channels x rows 0-3 (b0-b3) or 4-7 (b4-b7), channels 0-3, 4-7, 8-11, 12-15 */
+            const __m128i b0 = _mm_unpacklo_epi16(a0, a2), b1 = _mm_unpackhi_epi16(a0, a2);
+            const __m128i b2 = _mm_unpacklo_epi16(a1, a3), b3 = _mm_unpackhi_epi16(a1, a3);
+            const __m128i b4 = _mm_unpacklo_epi16(a4, a6), b5 = _mm_unpackhi_epi16(a4, a6);
+            const __m128i b6 = _mm_unpacklo_epi16(a5, a7), b7 = _mm_unpackhi_epi16(a5, a7);
+            /* t[l / 2], 8-byte half l % 2: channel l's 8 rows */
+            const __m128i t[8] = {_mm_unpacklo_epi32(b0, b4), _mm_unpackhi_epi32(b0, b4),
+                                  _mm_unpacklo_epi32(b1, b5), _mm_unpackhi_epi32(b1, b5),
+                                  _mm_unpacklo_epi32(b2, b6), _mm_unpackhi_epi32(b2, b6),
+                                  _mm_unpacklo_epi32(b3, b7), _mm_unpackhi_epi32(b3, b7)};
+            for (int l = 0; l < 16 && 16 * j + l < ncol; l++) {
+                const int64_t n = 16 * j + l;
+                const __m128i x = l % 2 ? _mm_srli_si128(t[l / 2], 8) : t[l / 2];
+                _mm_mask_storeu_epi8((uint8_t *)rq->out + (size_t)(n * rq->ldo), km, x);
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < MR_; i++) {
+        const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
+        for (int j = 0; j < NV; j++) {
+            __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
+            if (wrap < 32)
+                v = _mm512_srai_epi32(_mm512_slli_epi32(v, (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
+            if (rq)
+                v = t2c_vreq_apply16_2(&qe[j], &qo[j], v);
+            _mm512_store_si512((void *)&tb[i][16 * j], v);
+        }
+    }
+    const int ncol = nvalid < 16 * NV ? nvalid : 16 * NV;
+    if (rq) {
+        for (int n = 0; n < ncol; n++) {
+            uint8_t *o = (uint8_t *)rq->out + (size_t)(n * rq->ldo) * (size_t)rq->esize;
+            for (int i = 0; i < MR_; i++) {
+                if (rq->esize == 1)
+                    o[i] = (uint8_t)tb[i][n];
+                else if (rq->esize == 2)
+                    ((int16_t *)o)[i] = (int16_t)tb[i][n];
+                else
+                    ((int32_t *)o)[i] = tb[i][n];
+            }
+        }
+    } else {
+        for (int n = 0; n < ncol; n++)
+            for (int i = 0; i < MR_; i++)
+                c[n * ldc + i] = tb[i][n];
+    }
+}
+
+/* Row-major epilogue of kern512: row_add/col_add, wrap, store or requantize-and-store. FAST: the
+ * caller checked the common fused case (see kern512), whose choices are then constants. */
+static inline int rows_fast(const int64_t *rows, int mr)
+{
+    for (int i = 0; i < mr; i++)
+        if ((rows[i * T2C_VREQ_ROW + 7] & 3) != 2) /* narrow, not general */
+            return 0;
+    return 1;
+}
+
+static inline __attribute__((always_inline)) T512 void row_store(const __m512i acc[6][4], const int MR_, const int NV,
+                                                                int32_t *c, int64_t ldc, const int32_t *ra,
+                                                                const __m512i cadd[4], int wrap,
+                                                                const t2c_gemm_requant *rq, const colplan *cp,
+                                                                const int FAST)
+{
+    const __mmask16 *masks = cp->mask;
+    const int vm = cp->mapped;
+    for (int i = 0; i < MR_; i++) {
+        const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
+        __m512i v[4];
+        for (int j = 0; j < NV; j++) {
+            v[j] = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
+            if (!FAST && wrap < 32)
+                v[j] = _mm512_srai_epi32(_mm512_slli_epi32(v[j], (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
+        }
+        if (rq) {
+            t2c_vreq q;
+            t2c_vreq_init_row(&q, rq, i);
+            if (FAST)
+                q.r.mode = T2C_ROUND_HALF_EVEN, q.r.general = 0, q.narrow = 1;
+            const int esize = FAST ? 1 : rq->esize;
+            for (int j = 0; j < NV && masks[j]; j++) {
+                if (!vm) {
+                    t2c_vreq_store16(&q, v[j], rq->out, i * rq->ldo + 16 * j, masks[j], esize);
+                } else {
+                    const __m512i y = t2c_vreq_apply16(&q, v[j]);
+                    for (int g = 0; g < cp->nseg[j]; g++)
+                        t2c_v_store16(rq->out, i * rq->ldo + cp->soff[j][g], y, cp->smask[j][g], esize);
+                }
+            }
+        } else {
+            for (int j = 0; j < NV && masks[j]; j++) {
+                if (!vm)
+                    _mm512_mask_storeu_epi32(c + i * ldc + 16 * j, masks[j], v[j]);
+                else
+                    for (int g = 0; g < cp->nseg[j]; g++)
+                        _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(cp->soff[j][g] * 4)),
+                                                 cp->smask[j][g], v[j]);
+            }
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) T512 void
 kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
         size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap,
         const t2c_gemm_requant *rq, const colplan *cp)
 {
-    /* named accumulators (an array is kept in memory once asm takes its elements) */
-    __m512i ACC_NAMES(_mm512_setzero_si512());
+    /* named accumulators (an array is kept in memory once asm takes its elements), each bound
+     * to its own register at the asm uses: with free allocation GCC 12 rotates some through a
+     * scratch register (two moves per vpdpbusd in e.g. the 4x3 kernel) */
+    register __m512i c00 __asm__("zmm8") = _mm512_setzero_si512();
+    register __m512i c01 __asm__("zmm9") = _mm512_setzero_si512();
+    register __m512i c02 __asm__("zmm10") = _mm512_setzero_si512();
+    register __m512i c03 __asm__("zmm11") = _mm512_setzero_si512();
+    register __m512i c10 __asm__("zmm12") = _mm512_setzero_si512();
+    register __m512i c11 __asm__("zmm13") = _mm512_setzero_si512();
+    register __m512i c12 __asm__("zmm14") = _mm512_setzero_si512();
+    register __m512i c13 __asm__("zmm15") = _mm512_setzero_si512();
+    register __m512i c20 __asm__("zmm16") = _mm512_setzero_si512();
+    register __m512i c21 __asm__("zmm17") = _mm512_setzero_si512();
+    register __m512i c22 __asm__("zmm18") = _mm512_setzero_si512();
+    register __m512i c23 __asm__("zmm19") = _mm512_setzero_si512();
+    register __m512i c30 __asm__("zmm20") = _mm512_setzero_si512();
+    register __m512i c31 __asm__("zmm21") = _mm512_setzero_si512();
+    register __m512i c32 __asm__("zmm22") = _mm512_setzero_si512();
+    register __m512i c33 __asm__("zmm23") = _mm512_setzero_si512();
+    register __m512i c40 __asm__("zmm24") = _mm512_setzero_si512();
+    register __m512i c41 __asm__("zmm25") = _mm512_setzero_si512();
+    register __m512i c42 __asm__("zmm26") = _mm512_setzero_si512();
+    register __m512i c43 __asm__("zmm27") = _mm512_setzero_si512();
+    register __m512i c50 __asm__("zmm28") = _mm512_setzero_si512();
+    register __m512i c51 __asm__("zmm29") = _mm512_setzero_si512();
+    register __m512i c52 __asm__("zmm30") = _mm512_setzero_si512();
+    register __m512i c53 __asm__("zmm31") = _mm512_setzero_si512();
     for (int64_t k = 0; k < k4n; k++) {
         const uint8_t *bk = b + (size_t)k * 64;
         const __m512i b0 = _mm512_loadu_si512((const void *)bk);
@@ -189,79 +350,20 @@ kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a
     }
     const __m512i acc[6][4] = ACC_ARRAY;
     const __mmask16 *masks = cp->mask;
-    const int vm = cp->mapped;
     __m512i cadd[4];
     for (int j = 0; j < NV; j++)
         cadd[j] = ca ? _mm512_maskz_loadu_epi32(masks[j], ca + 16 * j) : _mm512_setzero_si512();
     if (TR) {
-        /* results to a small buffer, then each column (output channel) row gets MR_ values */
-        __attribute__((aligned(64))) int32_t tb[6][32];
-        t2c_vreq qe[2], qo[2];
-        if (rq)
-            for (int j = 0; j < NV; j++)
-                t2c_vreq_init_cols(&qe[j], &qo[j], rq, j);
-        for (int i = 0; i < MR_; i++) {
-            const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
-            for (int j = 0; j < NV; j++) {
-                __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
-                if (wrap < 32)
-                    v = _mm512_srai_epi32(_mm512_slli_epi32(v, (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
-                if (rq)
-                    v = t2c_vreq_apply16_2(&qe[j], &qo[j], v);
-                _mm512_store_si512((void *)&tb[i][16 * j], v);
-            }
-        }
-        const int ncol = nvalid < 16 * NV ? nvalid : 16 * NV;
-        if (rq) {
-            for (int n = 0; n < ncol; n++) {
-                uint8_t *o = (uint8_t *)rq->out + (size_t)(n * rq->ldo) * (size_t)rq->esize;
-                for (int i = 0; i < MR_; i++) {
-                    if (rq->esize == 1)
-                        o[i] = (uint8_t)tb[i][n];
-                    else if (rq->esize == 2)
-                        ((int16_t *)o)[i] = (int16_t)tb[i][n];
-                    else
-                        ((int32_t *)o)[i] = tb[i][n];
-                }
-            }
-        } else {
-            for (int n = 0; n < ncol; n++)
-                for (int i = 0; i < MR_; i++)
-                    c[n * ldc + i] = tb[i][n];
-        }
+        tr_store(acc, MR_, NV, c, ldc, nvalid, ra, cadd, wrap, rq);
         return;
     }
-    for (int i = 0; i < MR_; i++) {
-        const __m512i radd = _mm512_set1_epi32(ra ? ra[i] : 0);
-        __m512i v[4];
-        for (int j = 0; j < NV; j++) {
-            v[j] = _mm512_add_epi32(_mm512_add_epi32(acc[i][j], cadd[j]), radd);
-            if (wrap < 32)
-                v[j] = _mm512_srai_epi32(_mm512_slli_epi32(v[j], (unsigned)(32 - wrap)), (unsigned)(32 - wrap));
-        }
-        if (rq) {
-            t2c_vreq q;
-            t2c_vreq_init_row(&q, rq, i);
-            for (int j = 0; j < NV && masks[j]; j++) {
-                if (!vm) {
-                    t2c_vreq_store16(&q, v[j], rq->out, i * rq->ldo + 16 * j, masks[j], rq->esize);
-                } else {
-                    const __m512i y = t2c_vreq_apply16(&q, v[j]);
-                    for (int g = 0; g < cp->nseg[j]; g++)
-                        t2c_v_store16(rq->out, i * rq->ldo + cp->soff[j][g], y, cp->smask[j][g], rq->esize);
-                }
-            }
-        } else {
-            for (int j = 0; j < NV && masks[j]; j++) {
-                if (!vm)
-                    _mm512_mask_storeu_epi32(c + i * ldc + 16 * j, masks[j], v[j]);
-                else
-                    for (int g = 0; g < cp->nseg[j]; g++)
-                        _mm512_mask_storeu_epi32((void *)((uintptr_t)(c + i * ldc) + (uintptr_t)(cp->soff[j][g] * 4)),
-                                                 cp->smask[j][g], v[j]);
-            }
-        }
-    }
+    /* the common fused case with its choices as constants (no per-vector branches): every row
+     * narrow with the fast recipe, half_even, byte output, no wrap */
+    if (rq && rq->rows && rq->esize == 1 && wrap >= 32 && rq->rounding == T2C_ROUND_HALF_EVEN &&
+        rows_fast(rq->rows, MR_))
+        row_store(acc, MR_, NV, c, ldc, ra, cadd, wrap, rq, cp, 1);
+    else
+        row_store(acc, MR_, NV, c, ldc, ra, cadd, wrap, rq, cp, 0);
 }
 
 #define K512(MRV, NVV)                                                                              \
@@ -290,6 +392,80 @@ K512T(1, 1) K512T(1, 2) K512T(2, 1) K512T(2, 2) K512T(3, 1) K512T(3, 2)
 K512T(4, 1) K512T(4, 2) K512T(5, 1) K512T(5, 2) K512T(6, 1) K512T(6, 2)
 #undef K512
 #undef K512T
+
+/* Transposed, two A blocks at once: rows 0..5 from block a, rows 6..6+MR2-1 from a + ablock, so
+ * each weight vector loaded (from L2 when K is deep) serves 12 pixels instead of 6; 24
+ * accumulators + 2 weight vectors + the broadcast fit the 32 registers. */
+static inline __attribute__((always_inline)) T512 void
+kern512t2(const int MR2, const int NV, int64_t k4n, const uint8_t *a, size_t astride, size_t ablock,
+          const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca,
+          int wrap, const t2c_gemm_requant *rq)
+{
+    __m512i ACC_NAMES(_mm512_setzero_si512());
+    __m512i d00 = c00, d01 = c00, d10 = c00, d11 = c00, d20 = c00, d21 = c00, d30 = c00, d31 = c00, d40 = c00,
+            d41 = c00, d50 = c00, d51 = c00;
+    for (int64_t k = 0; k < k4n; k++) {
+        const uint8_t *bk = b + (size_t)k * 64;
+        const __m512i b0 = _mm512_loadu_si512((const void *)bk);
+        const __m512i b1 = NV > 1 ? _mm512_loadu_si512((const void *)(bk + bblock)) : b0;
+        const uint8_t *ak = a + (size_t)k * astride, *ak2 = ak + ablock;
+#define ROWT2(i)                                                                                        \
+    {                                                                                                   \
+        const __m512i av = _mm512_set1_epi32(load_i32(ak + 4 * i));                                     \
+        DPBUSD512(c##i##0, av, b0);                                                                     \
+        if (NV > 1)                                                                                     \
+            DPBUSD512(c##i##1, av, b1);                                                                 \
+    }                                                                                                   \
+    if (MR2 > i) {                                                                                      \
+        const __m512i av = _mm512_set1_epi32(load_i32(ak2 + 4 * i));                                    \
+        DPBUSD512(d##i##0, av, b0);                                                                     \
+        if (NV > 1)                                                                                     \
+            DPBUSD512(d##i##1, av, b1);                                                                 \
+    }
+        ROWT2(0) ROWT2(1) ROWT2(2) ROWT2(3) ROWT2(4) ROWT2(5)
+#undef ROWT2
+        __asm__("" : : "v"(b0), "v"(b1)); /* see kern512 */
+    }
+    const __m512i acc[6][4] = ACC_ARRAY;
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i acc2[6][4] = {{d00, d01, z, z}, {d10, d11, z, z}, {d20, d21, z, z},
+                                {d30, d31, z, z}, {d40, d41, z, z}, {d50, d51, z, z}};
+    const __mmask16 m0 = nvalid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nvalid) - 1);
+    const __mmask16 m1 = nvalid >= 32 ? (__mmask16)0xFFFF : nvalid <= 16 ? 0 : (__mmask16)((1u << (nvalid - 16)) - 1);
+    __m512i cadd[4] = {z, z, z, z};
+    if (ca) {
+        cadd[0] = _mm512_maskz_loadu_epi32(m0, ca);
+        if (NV > 1)
+            cadd[1] = _mm512_maskz_loadu_epi32(m1, ca + 16);
+    }
+    tr_store(acc, 6, NV, c, ldc, nvalid, ra, cadd, wrap, rq);
+    t2c_gemm_requant rq2;
+    if (rq) {
+        rq2 = *rq;
+        rq2.out = (uint8_t *)rq->out + (size_t)6 * (size_t)rq->esize;
+    }
+    tr_store(acc2, MR2, NV, c + 6, ldc, nvalid, ra ? ra + 6 : NULL, cadd, wrap, rq ? &rq2 : NULL);
+}
+
+typedef void (*kern2_fn)(int64_t k4n, const uint8_t *a, size_t astride, size_t ablock, const uint8_t *b,
+                         size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca,
+                         int wrap, const t2c_gemm_requant *rq);
+#define K512T2(MRV, NVV)                                                                                \
+    static T512 void kern512t2_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride, size_t ablock, \
+                                             const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc,   \
+                                             int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
+                                             const t2c_gemm_requant *rq)                                 \
+    {                                                                                                   \
+        kern512t2(MRV, NVV, k4n, a, astride, ablock, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq);      \
+    }
+K512T2(1, 1) K512T2(1, 2) K512T2(2, 1) K512T2(2, 2) K512T2(3, 1) K512T2(3, 2)
+K512T2(4, 1) K512T2(4, 2) K512T2(5, 1) K512T2(5, 2) K512T2(6, 1) K512T2(6, 2)
+#undef K512T2
+static const kern2_fn kern512t2_table[7][3] = {
+    [1] = {NULL, kern512t2_1_1, kern512t2_1_2}, [2] = {NULL, kern512t2_2_1, kern512t2_2_2},
+    [3] = {NULL, kern512t2_3_1, kern512t2_3_2}, [4] = {NULL, kern512t2_4_1, kern512t2_4_2},
+    [5] = {NULL, kern512t2_5_1, kern512t2_5_2}, [6] = {NULL, kern512t2_6_1, kern512t2_6_2},
+};
 
 /* transposed store (t2c_gemm_tile.trans): at most 2 vectors */
 static const kern_fn kern512t_table[7][3] = {
@@ -354,6 +530,21 @@ static void tile512(const t2c_gemm_tile *t)
         for (int64_t m0 = 0; m0 < t->m; m0 += MR) {
             const int mr = t->m - m0 < MR ? (int)(t->m - m0) : MR;
             t2c_gemm_requant rq;
+            if (t->trans && t->m - m0 > MR) {
+                /* two row blocks: a full one and the next (1..6 rows) */
+                const int mr2 = t->m - m0 - MR < MR ? (int)(t->m - m0 - MR) : MR;
+                if (t->rq) {
+                    rq = *t->rq;
+                    rq.cols += (n0 / 16) * T2C_VREQ_COLS;
+                    rq.out = (uint8_t *)rq.out + (size_t)(n0 * rq.ldo + m0) * (size_t)rq.esize;
+                }
+                kern512t2_table[mr2][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, ablock, b,
+                                         bblock, t->c + n0 * t->ldc + m0, t->ldc, nvalid,
+                                         t->row_add ? t->row_add + m0 : NULL, t->col_add ? t->col_add + n0 : NULL,
+                                         t->wrap_bits, t->rq ? &rq : NULL);
+                m0 += MR;
+                continue;
+            }
             if (t->trans) {
                 /* tile (m, n) at c[n * ldc + m]; per-channel parameters follow n */
                 if (t->rq) {

@@ -97,14 +97,15 @@ t2c_v_store(void *dst, int64_t i, __m512i v, __mmask8 k, int esize)
 /* One channel's scale_round(v, m, b, s) as vectors, with cheaper exact recipes where they
  * apply: s >= 1 and |v*m| + |b| + 2^(s-1) < 2^63 (true for |v| <= 2^31, |m| < 2^31, |b| < 2^61).
  * With t = v*m + b, q = floor(t / 2^s), r = t - q*2^s, h = 2^(s-1):
- *   half_even  (t + h - 1 + (q & 1)) >> s   -- +1 exactly when r > h, or r = h with q odd
+ *   half_even  u = t + h; (u >> s) & ~1 if u's low s bits are 0, else u >> s
+ *              -- r < h: q; r = h: q + 1 made even (of q, q + 1); r > h: q + 1
  *   half_up    (t + h) >> s                 -- +1 when r >= h
  *   half_away  (t + h - [t < 0]) >> s       -- r >= h for t >= 0, r > h for t < 0
  *   floor      t >> s
- * (arithmetic shifts; no intermediate overflows under the condition). tflite, s = 0 and large
- * offsets take t2c_v_scale_round. */
+ * (arithmetic shifts; no intermediate overflows under the condition; t + h is v*m + bh with
+ * bh = b + h precomputed). tflite, s = 0 and large offsets take t2c_v_scale_round. */
 typedef struct t2c_vrow {
-    __m512i m, b, s, h, hm1;
+    __m512i m, b, s, bh, lowm; /* bh = b + 2^(s-1) (fast path), lowm = 2^s - 1 */
     t2c_rounding mode;
     int general;
 } t2c_vrow;
@@ -115,12 +116,15 @@ static inline int t2c_vrow_general(int64_t s, int64_t b, t2c_rounding mode)
     return mode == T2C_ROUND_TFLITE || s == 0 || b >= lim || b <= -lim;
 }
 
+/* b + h, wrapping (only used on the fast path, where |b| < 2^61 and it is exact) */
+static inline int64_t t2c_vrow_bh(int64_t b, int64_t h) { return (int64_t)((uint64_t)b + (uint64_t)h); }
+
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
 t2c_vrow_init(t2c_vrow *r, int64_t m, int64_t s, int64_t b, t2c_rounding mode)
 {
     r->m = _mm512_set1_epi64(m), r->b = _mm512_set1_epi64(b), r->s = _mm512_set1_epi64(s);
     const int64_t h = s > 0 ? (int64_t)1 << (s - 1) : 0;
-    r->h = _mm512_set1_epi64(h), r->hm1 = _mm512_set1_epi64(h - 1);
+    r->bh = _mm512_set1_epi64(t2c_vrow_bh(b, h)), r->lowm = _mm512_set1_epi64(2 * h - 1);
     r->mode = mode;
     r->general = t2c_vrow_general(s, b, mode);
 }
@@ -130,16 +134,18 @@ static inline __attribute__((always_inline)) T2C_TARGET_AVX512 __m512i t2c_vrow_
 {
     if (r->general)
         return t2c_v_scale_round(v, r->m, r->b, r->s, r->mode);
-    const __m512i t = _mm512_add_epi64(_mm512_mul_epi32(v, r->m), r->b);
+    const __m512i vm = _mm512_mul_epi32(v, r->m);
     switch (r->mode) {
     case T2C_ROUND_HALF_EVEN: {
-        const __m512i odd = _mm512_and_si512(_mm512_srav_epi64(t, r->s), _mm512_set1_epi64(1));
-        return _mm512_srav_epi64(_mm512_add_epi64(_mm512_add_epi64(t, r->hm1), odd), r->s);
+        const __m512i u = _mm512_add_epi64(vm, r->bh), q = _mm512_srav_epi64(u, r->s);
+        return _mm512_mask_and_epi64(q, _mm512_testn_epi64_mask(u, r->lowm), q, _mm512_set1_epi64(~(int64_t)1));
     }
-    case T2C_ROUND_HALF_UP: return _mm512_srav_epi64(_mm512_add_epi64(t, r->h), r->s);
-    case T2C_ROUND_HALF_AWAY:
-        return _mm512_srav_epi64(_mm512_add_epi64(_mm512_add_epi64(t, r->h), _mm512_srai_epi64(t, 63)), r->s);
-    default: return _mm512_srav_epi64(t, r->s); /* FLOOR */
+    case T2C_ROUND_HALF_UP: return _mm512_srav_epi64(_mm512_add_epi64(vm, r->bh), r->s);
+    case T2C_ROUND_HALF_AWAY: {
+        const __m512i t = _mm512_add_epi64(vm, r->b);
+        return _mm512_srav_epi64(_mm512_add_epi64(_mm512_add_epi64(vm, r->bh), _mm512_srai_epi64(t, 63)), r->s);
+    }
+    default: return _mm512_srav_epi64(_mm512_add_epi64(vm, r->b), r->s); /* FLOOR */
     }
 }
 
@@ -174,7 +180,7 @@ static inline void t2c_vreq_row_pack(int64_t *d, int64_t m, int64_t s, int64_t b
                                      int64_t hi, t2c_rounding mode)
 {
     const int64_t h = s > 0 ? (int64_t)1 << (s - 1) : 0;
-    d[0] = m, d[1] = b, d[2] = s, d[3] = h, d[4] = h - 1, d[5] = lo - zp, d[6] = hi - zp;
+    d[0] = m, d[1] = b, d[2] = s, d[3] = t2c_vrow_bh(b, h), d[4] = 2 * h - 1, d[5] = lo - zp, d[6] = hi - zp;
     d[7] = t2c_vrow_general(s, b, mode) | t2c_vreq_narrow(m, s, b, zp, lo, hi, mode) << 1;
 }
 
@@ -242,7 +248,7 @@ t2c_vreq_init_row(t2c_vreq *q, const t2c_gemm_requant *rq, int64_t i)
     }
     const int64_t *d = rq->rows + i * T2C_VREQ_ROW;
     q->r.m = _mm512_set1_epi64(d[0]), q->r.b = _mm512_set1_epi64(d[1]), q->r.s = _mm512_set1_epi64(d[2]);
-    q->r.h = _mm512_set1_epi64(d[3]), q->r.hm1 = _mm512_set1_epi64(d[4]);
+    q->r.bh = _mm512_set1_epi64(d[3]), q->r.lowm = _mm512_set1_epi64(d[4]);
     q->r.mode = (t2c_rounding)rq->rounding;
     q->r.general = (int)(d[7] & 1);
     q->narrow = (int)(d[7] >> 1 & 1);
@@ -252,7 +258,7 @@ t2c_vreq_init_row(t2c_vreq *q, const t2c_gemm_requant *rq, int64_t i)
 }
 
 /* Channel-per-column parameters (transposed tiles): per 16 columns, for the 8 even then the 8 odd
- * columns, 8 values each of m, b, s, h, h - 1 (columns past n: m = 0, b = 0, s = 1, harmless). */
+ * columns, 8 values each of m, b, s, b + h, 2h - 1 (columns past n: m = 0, b = 0, s = 1, harmless). */
 #define T2C_VREQ_COLS 80
 static inline void t2c_vreq_cols_pack(int64_t *d, const int64_t *m, const int64_t *s, const int64_t *b, int64_t n)
 {
@@ -260,7 +266,7 @@ static inline void t2c_vreq_cols_pack(int64_t *d, const int64_t *m, const int64_
         int64_t *e = d + (l & 1) * 40 + (l >> 1);
         const int64_t mm = l < n ? m[l] : 0, bb = l < n ? b[l] : 0, ss = l < n ? s[l] : 1;
         const int64_t h = ss > 0 ? (int64_t)1 << (ss - 1) : 0;
-        e[0] = mm, e[8] = bb, e[16] = ss, e[24] = h, e[32] = h - 1;
+        e[0] = mm, e[8] = bb, e[16] = ss, e[24] = t2c_vrow_bh(bb, h), e[32] = 2 * h - 1;
     }
 }
 
@@ -272,8 +278,8 @@ t2c_vreq_init_cols(t2c_vreq *qe, t2c_vreq *qo, const t2c_gemm_requant *rq, int j
         t2c_vreq *q = h ? qo : qe;
         const int64_t *d = rq->cols + j * T2C_VREQ_COLS + h * 40;
         q->r.m = _mm512_loadu_si512((const void *)d), q->r.b = _mm512_loadu_si512((const void *)(d + 8));
-        q->r.s = _mm512_loadu_si512((const void *)(d + 16)), q->r.h = _mm512_loadu_si512((const void *)(d + 24));
-        q->r.hm1 = _mm512_loadu_si512((const void *)(d + 32));
+        q->r.s = _mm512_loadu_si512((const void *)(d + 16)), q->r.bh = _mm512_loadu_si512((const void *)(d + 24));
+        q->r.lowm = _mm512_loadu_si512((const void *)(d + 32));
         q->r.mode = (t2c_rounding)rq->rounding;
         q->r.general = rq->cols_general;
         q->narrow = rq->cols_narrow;

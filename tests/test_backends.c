@@ -588,14 +588,26 @@ static void test_random_add(void **state)
         a_int(&c, "a_zero_point", pick_zp(&r, ad));
         a_int(&c, "b_zero_point", pick_zp(&r, bd));
         a_int(&c, "out_zero_point", rval(&r, yd));
-        if (chance(&r, 80)) { /* TFLite-style scaling; prepare rejects what could overflow */
+        if (mode == 0 && chance(&r, 25)) {
+            /* half_even with small multipliers and shifts: exact ties at every step are common
+             * (the simd variant's all-fast path) */
+            a_int(&c, "left_shift", rin(&r, 0, 2));
+            a_int(&c, "a_multiplier", rin(&r, -7, 7));
+            a_int(&c, "b_multiplier", rin(&r, -7, 7));
+            a_int(&c, "out_multiplier", rin(&r, 1, 7));
+            a_int(&c, "a_shift", rin(&r, 1, 3));
+            a_int(&c, "b_shift", rin(&r, 1, 3));
+            a_int(&c, "out_shift", rin(&r, 1, 5));
+        } else if (chance(&r, 80)) { /* TFLite-style scaling; prepare rejects what could overflow */
             const int ls = (int)(ad == T2C_INT16 || bd == T2C_INT16 ? rin(&r, 0, 12) : rin(&r, 0, 20));
             a_int(&c, "left_shift", ls);
             /* powers of two (2^30 with shift 31 is TFLite's usual input scale): the simd
              * variant shifts when ls + j >= shift, on either side of that line */
-            a_int(&c, "a_multiplier", chance(&r, 30) ? (int64_t)1 << rin(&r, 0, 30) : rin(&r, 0, INT32_MAX));
-            a_int(&c, "b_multiplier", chance(&r, 30) ? (int64_t)1 << rin(&r, 0, 30) : rin(&r, 0, INT32_MAX));
-            a_int(&c, "out_multiplier", rin(&r, 0, INT32_MAX));
+            /* negative multipliers too, except under tflite (prepare rejects them there) */
+            const int64_t mlo = mode == 4 ? 0 : -INT32_MAX;
+            a_int(&c, "a_multiplier", chance(&r, 30) ? (int64_t)1 << rin(&r, 0, 30) : rin(&r, chance(&r, 20) ? mlo : 0, INT32_MAX));
+            a_int(&c, "b_multiplier", chance(&r, 30) ? (int64_t)1 << rin(&r, 0, 30) : rin(&r, chance(&r, 20) ? mlo : 0, INT32_MAX));
+            a_int(&c, "out_multiplier", rin(&r, chance(&r, 20) ? mlo : 0, INT32_MAX));
             a_int(&c, "a_shift", chance(&r, 30) ? rin(&r, 0, ls + 31 < 62 ? ls + 31 : 62) : rin(&r, 28, 36));
             a_int(&c, "b_shift", chance(&r, 30) ? rin(&r, 0, ls + 31 < 62 ? ls + 31 : 62) : rin(&r, 28, 36));
             a_int(&c, "out_shift", rin(&r, ls + 10, ls + 30 < 62 ? ls + 30 : 62));
@@ -661,6 +673,16 @@ static void test_random_conv_requantize_fused(void **state)
         const int mode = (int)rin(&r, 0, 4);
         a_str(&q, "rounding", rounding_names[mode]);
         const int64_t C = chance(&r, 70) ? c.tout.dims[1] : 1;
+        /* one case in three: byte outputs of about +-64 from multipliers 1..3 and a shift near
+         * the accumulators' size, so that exact ties (v*m = odd * 2^(s-1)) occur and show */
+        const int ties = chance(&r, 33);
+        int64_t amax = 1;
+        for (int64_t i = 0; i < t2c_tensor_numel(&c.tout); i++) {
+            const int64_t a = ((const int32_t *)c.tout.data)[i];
+            amax = a > amax ? a : -a > amax ? -a : amax;
+        }
+        const int64_t tsh = 64 - __builtin_clzll((unsigned long long)amax) - 6 > 1
+                                ? 64 - __builtin_clzll((unsigned long long)amax) - 6 : 1;
         int64_t *arr[3];
         for (int k = 0; k < 3; k++)
             arr[k] = malloc(sizeof(int64_t) * (size_t)C);
@@ -668,6 +690,11 @@ static void test_random_conv_requantize_fused(void **state)
             arr[0][i] = mode == 4 ? rin(&r, 0, INT32_MAX) : rin(&r, -INT32_MAX, INT32_MAX);
             arr[1][i] = chance(&r, 10) ? rin(&r, 0, 62) : rin(&r, 30, 48);
             arr[2][i] = mode == 4 || chance(&r, 50) ? 0 : rin(&r, -((int64_t)1 << 45), (int64_t)1 << 45);
+            if (ties) {
+                arr[0][i] = rin(&r, 1, 3) * (mode == 4 || chance(&r, 50) ? 1 : -1);
+                arr[1][i] = tsh + rin(&r, 0, 1);
+                arr[2][i] = 0;
+            }
         }
         a_array(&q, "multiplier", 0, arr[0], C);
         a_array(&q, "shift", 1, arr[1], C);
@@ -675,8 +702,10 @@ static void test_random_conv_requantize_fused(void **state)
         for (int k = 0; k < 3; k++)
             free(arr[k]);
         static const t2c_dtype od[5] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_INT16, T2C_INT32};
-        const t2c_dtype y = od[rin(&r, 0, 4)];
-        a_int(&q, "zero_point", rval(&r, y));
+        t2c_dtype y = od[rin(&r, 0, 4)];
+        if (ties)
+            y = chance(&r, 50) ? T2C_INT8 : T2C_UINT8;
+        a_int(&q, "zero_point", ties ? rin(&r, -3, 3) + (y == T2C_UINT8 ? 128 : 0) : rval(&r, y));
         if (chance(&r, 50))
             a_int(&q, "lo", t2c_dtype_min(y) + rin(&r, 0, 3));
         assert_int_equal(tc_prepare(&q, y), T2C_OK);
@@ -805,6 +834,60 @@ static void test_epilogue_requantizer(void **state)
                          (long long)req_ref(v[l], m[l], sh[l], b[l], zp, lo, hi, mode));
     }
     assert_true(seen[0] > 100 && seen[1] > 100);
+}
+
+/* t2c_vrow_round on 8 lanes (the fast recipes: half_even's tie test, half_up, half_away, floor) */
+static T2C_TARGET_AVX512 void vrow8(int64_t m, int64_t sh, int64_t b, int mode, const int64_t *v, int64_t *out,
+                                    int *general)
+{
+    t2c_vrow r;
+    t2c_vrow_init(&r, m, sh, b, (t2c_rounding)mode);
+    *general = r.general;
+    _mm512_storeu_si512((void *)out, t2c_vrow_round(&r, _mm512_loadu_si512((const void *)v)));
+}
+
+/* Exact ties and their neighbours: v*m + b = (2k + 1) * 2^(s-1) + d*m for d in -1..1, with m = +-2^j
+ * (or an odd multiple), b a multiple of 2^s; shifts 1..61 and both signs. */
+static void test_vrow_ties(void **state)
+{
+    (void)state;
+    if (!t2c_avx512_supported())
+        skip();
+    rng r = {0x71E5ULL};
+    int64_t v[8], out[8];
+    int general, ties = 0;
+    /* hand-worked: 5/2, -5/2, 7/2, -7/2, 3/2 - 1/2 ... under half_even: 2, -2, 4, -4 */
+    static const int64_t hv[8] = {5, -5, 7, -7, 1, -1, 3, -3}, he[8] = {2, -2, 4, -4, 0, 0, 2, -2};
+    vrow8(1, 1, 0, T2C_ROUND_HALF_EVEN, hv, out, &general);
+    assert_int_equal(general, 0);
+    for (int l = 0; l < 8; l++)
+        assert_int_equal(out[l], he[l]);
+    for (int it = 0; it < 20000; it++) {
+        const int mode = (int)rin(&r, 0, 3);
+        const int sh = (int)(chance(&r, 50) ? rin(&r, 1, 31) : rin(&r, 1, 61)); /* 62: no tie reachable */
+        const int j = (int)rin(&r, sh - 31 > 0 ? sh - 31 : 0, sh - 1 < 30 ? sh - 1 : 30);
+        const int64_t odd = j > 26 || chance(&r, 70) ? 1 : 2 * rin(&r, 0, 7) + 1; /* |m| < 2^31 */
+        const int64_t m = (chance(&r, 50) ? 1 : -1) * odd * ((int64_t)1 << j);
+        const int e = sh - 1 - j; /* v = (2k + 1) * 2^e is a tie of v * 2^j */
+        const int64_t kmax = (((int64_t)1 << 30) >> e) - 1;
+        const int64_t b = chance(&r, 50) ? 0 : rin(&r, -1000, 1000) * ((int64_t)1 << (sh < 40 ? sh : 40));
+        for (int l = 0; l < 8; l++) {
+            const int64_t k = kmax > 0 ? rin(&r, -kmax, kmax - 1) : (chance(&r, 50) ? 0 : -1);
+            v[l] = (2 * k + 1) * ((int64_t)1 << e) + rin(&r, -1, 1);
+            if (v[l] > INT32_MAX || v[l] < INT32_MIN)
+                v[l] = (2 * k + 1) * ((int64_t)1 << e);
+        }
+        vrow8(m, sh, b, mode, v, out, &general);
+        assert_int_equal(general, 0);
+        for (int l = 0; l < 8; l++) {
+            const int64_t want = t2c_scale_round(v[l], m, b, sh, (t2c_rounding)mode);
+            ties += odd == 1 && ((v[l] * m + b) & (((int64_t)1 << sh) - 1)) == ((int64_t)1 << (sh - 1));
+            if (out[l] != want)
+                fail_msg("it %d lane %d: v %lld m %lld b %lld s %d mode %d: %lld, want %lld", it, l, (long long)v[l],
+                         (long long)m, (long long)b, sh, mode, (long long)out[l], (long long)want);
+        }
+    }
+    assert_true(ties > 10000);
 }
 
 /* ---------------------------------------------------------------- thread pool */
@@ -1125,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_random_matmul),
         cmocka_unit_test(test_random_requantize),
         cmocka_unit_test(test_random_add),
+        cmocka_unit_test(test_vrow_ties),
         cmocka_unit_test(test_random_maxpool),
         cmocka_unit_test(test_random_conv_requantize_fused),
         cmocka_unit_test(test_epilogue_requantizer),
