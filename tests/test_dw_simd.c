@@ -27,29 +27,7 @@
 
 static const char *const DW = "conv2d.simd-dw-avx512vnni";
 
-/* ---------------------------------------------------------------- random numbers */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *r)
-{
-    r->s ^= r->s >> 12, r->s ^= r->s << 25, r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-
-static int64_t rin(rng *r, int64_t lo, int64_t hi) { return lo + (int64_t)(rnext(r) % (uint64_t)(hi - lo + 1)); }
-
-static int chance(rng *r, int percent) { return (int)(rnext(r) % 100) < percent; }
-
-/* one in four at an end of the range */
-static int64_t rval(rng *r, t2c_dtype d)
-{
-    const int64_t lo = t2c_dtype_min(d), hi = t2c_dtype_max(d);
-    const int k = (int)(rnext(r) % 8);
-    return k == 0 ? lo : k == 1 ? hi : rin(r, lo, hi);
-}
+#include "variant_test_scaffold.h"
 
 /* zero point: 0, either end of the range, or anywhere */
 static int64_t pick_zp(rng *r, t2c_dtype d)
@@ -59,147 +37,16 @@ static int64_t pick_zp(rng *r, t2c_dtype d)
     return k == 0 ? z : k == 1 ? t2c_dtype_min(d) : k == 2 ? t2c_dtype_max(d) : rval(r, d);
 }
 
-/* ---------------------------------------------------------------- a node with owned storage */
-
-#define MAX_ATTRS 16
-
-typedef struct tcase {
-    const t2c_op_def *def;
-    t2c_node node;
-    t2c_tensor tin[3], tout;
-    t2c_tensor *pin[3], *pout;
-    t2c_attr attrs[MAX_ATTRS];
-    int64_t arr[MAX_ATTRS][4];
-    int64_t *big[3];
-    char strs[MAX_ATTRS][16];
-    int n_attrs;
-    _Alignas(16) unsigned char params[512];
-} tcase;
-
-static void tc_init(tcase *c, const char *type)
-{
-    memset(c, 0, sizeof *c);
-    c->def = t2c_op_find(type);
-    assert_non_null(c->def);
-    assert_true(c->def->params_size <= sizeof c->params);
-    c->node.type = type;
-    c->node.name = "n";
-    c->node.inputs = c->pin;
-    c->node.outputs = &c->pout;
-    c->node.n_outputs = 1;
-    c->node.attrs = c->attrs;
-    c->node.params = c->params;
-    c->pout = &c->tout;
-    c->tout.name = "y";
-}
-
-static void tc_free(tcase *c)
-{
-    for (int i = 0; i < 3; i++) {
-        free(c->tin[i].data);
-        free(c->big[i]);
-    }
-    free(c->tout.data);
-}
-
-static t2c_tensor *tc_input(tcase *c, int i, t2c_dtype d, int rank, const int64_t *dims, int is_const)
-{
-    t2c_tensor *t = &c->tin[i];
-    t->name = i == 0 ? "x" : i == 1 ? "w" : "b";
-    t->dtype = d, t->rank = rank, t->is_const = is_const;
-    for (int k = 0; k < rank; k++)
-        t->dims[k] = dims[k];
-    t->data = calloc((size_t)t2c_tensor_numel(t) * t2c_dtype_mem_size(d) + 64, 1);
-    c->pin[i] = t;
-    if (i + 1 > c->node.n_inputs)
-        c->node.n_inputs = i + 1;
-    return t;
-}
-
-static void a_int(tcase *c, const char *n, int64_t v)
-{
-    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INT, .count = 1, .v = {.i = v}};
-    c->node.n_attrs = c->n_attrs;
-}
-
-static void a_ints(tcase *c, const char *n, int count, int64_t a, int64_t b, int64_t d, int64_t e)
-{
-    int64_t *s = c->arr[c->n_attrs];
-    s[0] = a, s[1] = b, s[2] = d, s[3] = e;
-    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INTS, .count = count, .v = {.ints = s}};
-    c->node.n_attrs = c->n_attrs;
-}
-
-static void a_array(tcase *c, const char *n, int slot, const int64_t *v, int64_t count)
-{
-    c->big[slot] = malloc(sizeof(int64_t) * (size_t)count);
-    memcpy(c->big[slot], v, sizeof(int64_t) * (size_t)count);
-    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_INTS, .count = count, .v = {.ints = c->big[slot]}};
-    c->node.n_attrs = c->n_attrs;
-}
-
-static void a_str(tcase *c, const char *n, const char *v)
-{
-    char *s = c->strs[c->n_attrs];
-    snprintf(s, 16, "%s", v);
-    c->attrs[c->n_attrs++] = (t2c_attr){.name = n, .type = T2C_ATTR_STRING, .count = (int64_t)strlen(s), .v = {.s = s}};
-    c->node.n_attrs = c->n_attrs;
-}
-
-static t2c_status tc_prepare(tcase *c, t2c_dtype out_dtype)
-{
-    t2c_error err = {0};
-    c->tout.dtype = out_dtype;
-    memset(c->params, 0, sizeof c->params);
-    t2c_status st = c->def->prepare(&c->node, &err);
-    if (st == T2C_OK)
-        c->tout.data = calloc((size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype) + 64, 1);
-    return st;
-}
-
-static size_t out_bytes(const tcase *c)
-{
-    return (size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype);
-}
-
 /* ---------------------------------------------------------------- the variant */
 
 static t2c_exec *pools[3]; /* index = threads (1 = NULL) */
 
-static const t2c_kernel_variant *dw_variant(void)
-{
-    int n;
-    const t2c_kernel_variant *const *list = t2c_kernel_variants("conv2d", &n);
-    for (int i = 0; i < n; i++)
-        if (strcmp(list[i]->name, DW) == 0)
-            return list[i];
-    fail_msg("variant %s is not registered", DW);
-    return NULL;
-}
+static const t2c_kernel_variant *dw_variant(void) { return variant_named("conv2d", DW); }
 
 static int have_vnni(void) { return t2c_simd_supported(T2C_SIMD_AVX512VNNI); }
 
-/* Run the variant on the prepared conv node (1 or 2 threads) into its output. Returns 0 when the
- * variant declines the node. */
-static int run_dw(tcase *c, int threads)
-{
-    const t2c_kernel_variant *v = dw_variant();
-    c->node.exec = pools[threads];
-    if (!v->supports(&c->node)) {
-        c->node.exec = NULL;
-        return 0;
-    }
-    void *st = NULL;
-    t2c_error err = {0};
-    assert_int_equal(v->prepare(&c->node, &st, &err), T2C_OK);
-    void *scratch = malloc(v->scratch_size(&c->node, st) + 64);
-    memset(c->tout.data, 0xA5, out_bytes(c));
-    assert_int_equal(v->run(&c->node, st, scratch, &err), T2C_OK);
-    free(scratch);
-    v->release(st);
-    c->node.exec = NULL;
-    return 1;
-}
+/* Run the variant on the prepared conv node (1 or 2 threads); 0 when it declines the node. */
+static int run_dw(tcase *c, int threads) { return variant_run(dw_variant(), &c->node, pools[threads], &c->tout); }
 
 /* Reference output bytes of the prepared conv node (malloc'd), or NULL if the reference fails. */
 static unsigned char *run_ref(tcase *c)

@@ -27,29 +27,8 @@
 
 static const char *const POOL = "maxpool2d.simd-avx2";
 
-/* ---------------------------------------------------------------- random numbers */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *r)
-{
-    r->s ^= r->s >> 12, r->s ^= r->s << 25, r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-
-static int64_t rin(rng *r, int64_t lo, int64_t hi) { return lo + (int64_t)(rnext(r) % (uint64_t)(hi - lo + 1)); }
-
-static int chance(rng *r, int percent) { return (int)(rnext(r) % 100) < percent; }
-
-/* one in four at an end of the range */
-static int64_t rval(rng *r, t2c_dtype d)
-{
-    const int64_t lo = t2c_dtype_min(d), hi = t2c_dtype_max(d);
-    const int k = (int)(rnext(r) % 8);
-    return k == 0 ? lo : k == 1 ? hi : rin(r, lo, hi);
-}
+#define VARIANT_TEST_NO_NODE /* this test's node is a maxpool over one tensor */
+#include "variant_test_scaffold.h"
 
 /* ---------------------------------------------------------------- a node with owned storage */
 
@@ -116,43 +95,12 @@ static size_t out_bytes(const tcase *c) { return (size_t)t2c_tensor_numel(&c->to
 
 static t2c_exec *pools[3]; /* index = threads (1 = NULL) */
 
-static const t2c_kernel_variant *pool_variant(void)
-{
-    int n;
-    const t2c_kernel_variant *const *list = t2c_kernel_variants("maxpool2d", &n);
-    for (int i = 0; i < n; i++)
-        if (strcmp(list[i]->name, POOL) == 0)
-            return list[i];
-    fail_msg("variant %s is not registered", POOL);
-    return NULL;
-}
+static const t2c_kernel_variant *pool_variant(void) { return variant_named("maxpool2d", POOL); }
 
 static int have_avx2(void) { return t2c_simd_supported(T2C_SIMD_AVX2); }
 
-/* Run the variant on the prepared node (1 or 2 threads) into its output. Returns 0 when the
- * variant declines the node. */
-static int run_simd(tcase *c, int threads)
-{
-    const t2c_kernel_variant *v = pool_variant();
-    c->node.exec = pools[threads];
-    if (!v->supports(&c->node)) {
-        c->node.exec = NULL;
-        return 0;
-    }
-    void *st = NULL;
-    t2c_error err = {0};
-    assert_int_equal(v->prepare(&c->node, &st, &err), T2C_OK);
-    void *scratch = malloc(v->scratch_size(&c->node, st) + 64);
-    memset(c->tout.data, 0xA5, out_bytes(c));
-    assert_int_equal(v->run(&c->node, st, scratch, &err), T2C_OK);
-    free(scratch);
-    if (v->release)
-        v->release(st);
-    else
-        free(st);
-    c->node.exec = NULL;
-    return 1;
-}
+/* Run the variant on the prepared node (1 or 2 threads); 0 when it declines the node. */
+static int run_simd(tcase *c, int threads) { return variant_run(pool_variant(), &c->node, pools[threads], &c->tout); }
 
 /* Reference output bytes of the prepared node (malloc'd). */
 static unsigned char *run_ref(tcase *c)
