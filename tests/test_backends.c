@@ -44,7 +44,6 @@ static const t2c_dtype act_types[4] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4}
 
 /* ---------------------------------------------------------------- the differential check */
 
-static t2c_exec *pools[4]; /* index = threads (1 = NULL) */
 
 typedef struct coverage {
     const char *names[16];
@@ -1045,25 +1044,6 @@ static void test_session_options_rejected(void **state)
     t2c_model_free(m);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    t2c_error err;
-    pools[1] = NULL;
-    t2c_exec_min_work = 0; /* thread even the smallest nodes */
-    if (t2c_exec_create(2, &pools[2], &err) != T2C_OK || t2c_exec_create(3, &pools[3], &err) != T2C_OK)
-        return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    t2c_exec_free(pools[2]);
-    t2c_exec_free(pools[3]);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1082,5 +1062,5 @@ int main(void)
         cmocka_unit_test(test_whole_model_backends),
         cmocka_unit_test(test_session_options_rejected),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, pools_setup, pools_teardown);
 }

@@ -39,7 +39,6 @@ static int64_t pick_zp(rng *r, t2c_dtype d)
 
 /* ---------------------------------------------------------------- the variant */
 
-static t2c_exec *pools[3]; /* index = threads (1 = NULL) */
 
 static const t2c_kernel_variant *dw_variant(void) { return variant_named("conv2d", DW); }
 
@@ -356,22 +355,6 @@ static void test_fused_requantize_ties(void **state)
     fused_run(1);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    t2c_error err;
-    pools[1] = NULL;
-    t2c_exec_min_work = 0; /* thread even the smallest nodes */
-    return t2c_exec_create(2, &pools[2], &err) == T2C_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    t2c_exec_free(pools[2]);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,5 +364,5 @@ int main(void)
         cmocka_unit_test(test_fused_requantize),
         cmocka_unit_test(test_fused_requantize_ties),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, pools_setup, pools_teardown);
 }

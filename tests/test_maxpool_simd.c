@@ -93,7 +93,6 @@ static size_t out_bytes(const tcase *c) { return (size_t)t2c_tensor_numel(&c->to
 
 /* ---------------------------------------------------------------- the variant */
 
-static t2c_exec *pools[3]; /* index = threads (1 = NULL) */
 
 static const t2c_kernel_variant *pool_variant(void) { return variant_named("maxpool2d", POOL); }
 
@@ -252,22 +251,6 @@ static void test_resnet_stem(void **state)
     }
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    t2c_error err = {0};
-    pools[1] = NULL;
-    t2c_exec_min_work = 0; /* thread even the smallest nodes */
-    return t2c_exec_create(2, &pools[2], &err) == T2C_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    t2c_exec_free(pools[2]);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,5 +258,5 @@ int main(void)
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_resnet_stem),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, pools_setup, pools_teardown);
 }

@@ -49,6 +49,30 @@ static inline void fill(rng *r, t2c_tensor *t)
         t2c_tensor_set_int(t, i, rval(r, t->dtype));
 }
 
+/* ---------------------------------------------------------------- thread pools */
+
+static t2c_exec *pools[4]; /* index = threads: 1 (NULL: the caller's thread), 2, 3 */
+
+/* cmocka group setup/teardown: the 2- and 3-thread pools, and threading even the smallest nodes. */
+static inline int pools_setup(void **state)
+{
+    (void)state;
+    t2c_error err = {0};
+    pools[1] = NULL;
+    t2c_exec_min_work = 0;
+    if (t2c_exec_create(2, &pools[2], &err) != T2C_OK || t2c_exec_create(3, &pools[3], &err) != T2C_OK)
+        return -1;
+    return 0;
+}
+
+static inline int pools_teardown(void **state)
+{
+    (void)state;
+    t2c_exec_free(pools[2]);
+    t2c_exec_free(pools[3]);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- running one variant */
 
 /* The registered variant `name` of op `op_type` (fails the test if there is none). */
