@@ -4,6 +4,28 @@
 /* Recipe, for each n, c: sum = Σ_{h,w} x[n, c, h, w] (exact, int64);
  *   y = multiplier ? scale_round(sum, multiplier, 0, shift, rounding) : round_div(sum, H·W, rounding);
  *   y = clamp(y, range(dtype)).  prepare bounds |sum| < 2^31 when a multiplier is used. */
+/* Σ of one plane of HW elements, exact in int64. A typed loop per storage type (int4 is stored
+ * one value per byte) instead of t2c_tensor_get_int per element: that call was ~5 % of
+ * MobileNet-V2's run. T2C_CLONES builds vectorized copies of the same sum. */
+T2C_CLONES static int64_t plane_sum(const void *data, t2c_dtype dtype, int64_t first, int64_t HW)
+{
+    int64_t sum = 0;
+    if (dtype == T2C_INT8 || dtype == T2C_INT4) {
+        const int8_t *x = (const int8_t *)data + first;
+        for (int64_t i = 0; i < HW; i++)
+            sum += x[i];
+    } else if (dtype == T2C_UINT8 || dtype == T2C_UINT4) {
+        const uint8_t *x = (const uint8_t *)data + first;
+        for (int64_t i = 0; i < HW; i++)
+            sum += x[i];
+    } else { /* int16 (prepare admits nothing else) */
+        const int16_t *x = (const int16_t *)data + first;
+        for (int64_t i = 0; i < HW; i++)
+            sum += x[i];
+    }
+    return sum;
+}
+
 t2c_status t2c_global_avgpool_ref(const t2c_global_avgpool_params *p, const t2c_tensor *x,
                                   t2c_tensor *y, t2c_error *err)
 {
@@ -11,9 +33,7 @@ t2c_status t2c_global_avgpool_ref(const t2c_global_avgpool_params *p, const t2c_
     const int64_t NC = x->dims[0] * x->dims[1], HW = x->dims[2] * x->dims[3];
     const int64_t ymin = t2c_dtype_min(y->dtype), ymax = t2c_dtype_max(y->dtype);
     for (int64_t nc = 0; nc < NC; nc++) {
-        int64_t sum = 0;
-        for (int64_t i = 0; i < HW; i++)
-            sum += t2c_tensor_get_int(x, nc * HW + i);
+        const int64_t sum = plane_sum(x->data, x->dtype, nc * HW, HW);
         int64_t v = p->has_multiplier ? t2c_scale_round(sum, p->multiplier, 0, p->shift, p->rounding)
                                       : t2c_round_div(sum, HW, p->rounding);
         t2c_tensor_set_int(y, nc, t2c_clamp64(v, ymin, ymax));

@@ -423,6 +423,33 @@ static void test_global_avgpool_int4_clamp(void **state)
     assert_int_equal(yv[1], -8);
 }
 
+/* Whole planes through the typed sums (vector body and tail): uint8 [1, 2, 7, 7]: c0 all 255 but
+ * one 0, sum 12240, 249.80 -> 250; c1 all 200 -> 200. int16 [1, 1, 56, 56]: all -32768 but one
+ * 32767, sum -102694913, -32747.10 -> -32747. */
+static void test_global_avgpool_planes(void **state)
+{
+    (void)state;
+    static const int64_t xd[] = {1, 2, 7, 7}, xd16[] = {1, 1, 56, 56};
+    uint8_t xv[98], yv[2] = {0};
+    memset(xv, 255, 49);
+    xv[23] = 0;
+    memset(xv + 49, 200, 49);
+    t2c_global_avgpool_params p;
+    t2c_error err;
+    t2c_tensor x = make_tensor(T2C_UINT8, xv, 4, xd), y = make_tensor(T2C_UINT8, yv, 0, xd);
+    assert_int_equal(run1(&t2c_op_global_avgpool, &x, &y, NULL, 0, &p, &err), T2C_OK);
+    assert_int_equal(yv[0], 250);
+    assert_int_equal(yv[1], 200);
+    static int16_t x16[56 * 56];
+    int16_t y16 = 0;
+    for (int i = 0; i < 56 * 56; i++)
+        x16[i] = INT16_MIN;
+    x16[3000] = INT16_MAX;
+    t2c_tensor xs = make_tensor(T2C_INT16, x16, 4, xd16), ys = make_tensor(T2C_INT16, &y16, 0, xd16);
+    assert_int_equal(run1(&t2c_op_global_avgpool, &xs, &ys, NULL, 0, &p, &err), T2C_OK);
+    assert_int_equal(y16, -32747);
+}
+
 static void test_global_avgpool_prepare_errors(void **state)
 {
     (void)state;
@@ -463,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_global_avgpool_7x5),
         cmocka_unit_test(test_global_avgpool_ties),
         cmocka_unit_test(test_global_avgpool_int4_clamp),
+        cmocka_unit_test(test_global_avgpool_planes),
         cmocka_unit_test(test_global_avgpool_prepare_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
