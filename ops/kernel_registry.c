@@ -26,7 +26,7 @@ static const t2c_kernel_variant *const matmul_list[] = {
     &t2c_matmul_simd_avx512vnni, &t2c_matmul_simd_avxvnni, &t2c_matmul_simd_avx2, &t2c_matmul_blas};
 static const t2c_kernel_variant *const requantize_list[] = {&t2c_requantize_simd_avx512};
 static const t2c_kernel_variant *const add_list[] = {&t2c_add_simd_avx512};
-static const t2c_kernel_variant *const maxpool2d_list[] = {&t2c_maxpool2d_simd_avx2};
+static const t2c_kernel_variant *const maxpool2d_list[] = {&t2c_maxpool2d_simd_avx512bw, &t2c_maxpool2d_simd_avx2};
 
 #define ENTRY(T, L) {T, L, (int)(sizeof L / sizeof L[0])}
 static const op_variants registry[] = {

@@ -1,10 +1,10 @@
-/* maxpool2d_simd.c — 8-bit max pooling with AVX2, separable: per output row, the max over the
- * window's valid input rows (vertical), then over the window's columns (horizontal) on a row
+/* maxpool2d_simd.c — 8-bit max pooling, two variants. maxpool2d.simd-avx2 is separable: per
+ * output row, the max over the window's valid input rows (vertical), then over the window's columns (horizontal) on a row
  * padded with the dtype's minimum, then every stride-th value. Padding holding the minimum
  * never changes a max that includes at least one input element, which every window has
  * (maxpool2d's prepare rejects windows lying entirely in padding) — so this is the recipe
  * "max over the positions inside the input" exactly. Planes are split across threads.
- * With AVX-512BW and horizontal stride 1 or 2 a register-only body runs instead: masked loads
+ * maxpool2d.simd-avx512bw (horizontal stride 1 or 2) is a register-only body instead: masked loads
  * fill the positions outside the input with the minimum (the same argument), the vertical max
  * is taken per 64 input columns, and for stride 2 each 16-bit word holds the even (low byte)
  * and odd (high byte) column, so tap offset o picks the low or high bytes of the load at
@@ -49,20 +49,27 @@ static inline uint64_t in_mask(int64_t base, int64_t W)
     return below & (~0ULL << lo);
 }
 
-static int pool_simd_supports(const t2c_node *node)
+static int pool_shape_ok(const t2c_node *node)
 {
     const t2c_dtype d = node->inputs[0]->dtype;
     const t2c_maxpool2d_params *p = node->params;
-    return t2c_simd_supported(T2C_SIMD_AVX2) && p->kernel[0] <= 64 &&
-           (d == T2C_INT8 || d == T2C_UINT8 || d == T2C_INT4 || d == T2C_UINT4);
+    return p->kernel[0] <= 64 && (d == T2C_INT8 || d == T2C_UINT8 || d == T2C_INT4 || d == T2C_UINT4);
 }
 
-static t2c_status pool_simd_prepare(t2c_node *node, void **state, t2c_error *err)
+static int pool_supports_avx2(const t2c_node *node) { return t2c_simd_supported(T2C_SIMD_AVX2) && pool_shape_ok(node); }
+
+static int pool_supports_avx512bw(const t2c_node *node)
+{
+    const t2c_maxpool2d_params *p = node->params;
+    return have_avx512bw() && p->strides[1] <= 2 && pool_shape_ok(node);
+}
+
+static t2c_status pool_simd_prepare(t2c_node *node, void **state, t2c_error *err, int use512)
 {
     const t2c_maxpool2d_params *p = node->params;
     const t2c_tensor *x = node->inputs[0], *y = node->outputs[0];
     const int64_t Wo = node->outputs[0]->dims[3];
-    const int row3 = p->kernel[1] == 3 && p->strides[1] == 2 && p->dilations[1] == 1 && have_avx512bw();
+    const int row3 = use512 && p->kernel[1] == 3 && p->strides[1] == 2 && p->dilations[1] == 1;
     const int64_t n3 = row3 ? (Wo + 63) / 64 : 0;
     /* one allocation: a NULL release frees the state with free() */
     pool_simd *s = calloc(1, sizeof *s + sizeof(uint64_t) * 4 * (size_t)n3);
@@ -73,7 +80,7 @@ static t2c_status pool_simd_prepare(t2c_node *node, void **state, t2c_error *err
     s->KH = p->kernel[0], s->KW = p->kernel[1], s->sh = p->strides[0], s->sw = p->strides[1];
     s->dh = p->dilations[0], s->dw = p->dilations[1], s->top = p->pads[0], s->left = p->pads[1];
     s->is_signed = x->dtype == T2C_INT8 || x->dtype == T2C_INT4;
-    s->use512 = s->sw <= 2 && have_avx512bw();
+    s->use512 = use512;
     s->n3 = n3;
     for (int64_t c = 0; c < n3; c++)
         for (int h = 0; h < 4; h++) /* loads at 128 c - left + {0, 2, 64, 66} */
@@ -300,11 +307,33 @@ static t2c_status pool_simd_run(t2c_node *node, void *state, void *scratch, t2c_
     return T2C_OK;
 }
 
+static t2c_status pool_prepare_avx2(t2c_node *node, void **state, t2c_error *err)
+{
+    return pool_simd_prepare(node, state, err, 0);
+}
+
+static t2c_status pool_prepare_avx512bw(t2c_node *node, void **state, t2c_error *err)
+{
+    return pool_simd_prepare(node, state, err, 1);
+}
+
+/* Two variants, so that each body can be chosen (and tested) on its own; "auto" takes the
+ * AVX-512BW one where it applies (horizontal stride 1 or 2). */
+const t2c_kernel_variant t2c_maxpool2d_simd_avx512bw = {
+    .backend = "simd",
+    .name = "maxpool2d.simd-avx512bw",
+    .supports = pool_supports_avx512bw,
+    .prepare = pool_prepare_avx512bw,
+    .scratch_size = pool_simd_scratch,
+    .run = pool_simd_run,
+    .release = NULL,
+};
+
 const t2c_kernel_variant t2c_maxpool2d_simd_avx2 = {
     .backend = "simd",
     .name = "maxpool2d.simd-avx2",
-    .supports = pool_simd_supports,
-    .prepare = pool_simd_prepare,
+    .supports = pool_supports_avx2,
+    .prepare = pool_prepare_avx2,
     .scratch_size = pool_simd_scratch,
     .run = pool_simd_run,
     .release = NULL,

@@ -81,6 +81,7 @@ extern const t2c_kernel_variant t2c_linear_simd_avx512vnni, t2c_linear_simd_avxv
     t2c_linear_blas;
 extern const t2c_kernel_variant t2c_matmul_simd_avx512vnni, t2c_matmul_simd_avxvnni, t2c_matmul_simd_avx2,
     t2c_matmul_blas;
-extern const t2c_kernel_variant t2c_requantize_simd_avx512, t2c_add_simd_avx512, t2c_maxpool2d_simd_avx2;
+extern const t2c_kernel_variant t2c_requantize_simd_avx512, t2c_add_simd_avx512, t2c_maxpool2d_simd_avx2,
+    t2c_maxpool2d_simd_avx512bw;
 
 #endif /* T2C_KERNELS_H */
