@@ -3,7 +3,7 @@
 batch size and thread count.
 
     /usr/bin/python3 bench/compare.py --build build-speed [--nets resnet18,resnet50,mobilenet_v2,fmnist]
-        [--batches 1,8] [--threads 1,2] [--runs 20] [--markdown table.md] [--json results.json]
+        [--batches 1,8] [--threads 1,2] [--runs 20] [--rounds 1] [--markdown table.md] [--json results.json]
 
 Contenders (median wall-clock latency of one batch, after warm-up runs):
   t2c ref / blas / simd   bench/t2c-bench --json on the .t2c model from formats/t2c-export
@@ -419,6 +419,10 @@ def main():
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat every contender's measurement this many times, interleaved (t2c, torch, ORT, "
+                         "t2c, ...); each cell is then the median over the rounds, so load drifting during the "
+                         "session hits every contender alike")
     ap.add_argument("--max-seconds", type=float, default=8.0, help="per measurement (at least 3 runs)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="meson build dir with bench/t2c-bench")
     ap.add_argument("--cache", default="/work/cache/speed/compare", help="exported models (outside the repo)")
@@ -455,7 +459,9 @@ def main():
         c, h, w = NETS[net]["shape"]
         rows = []
         info = {}
-        for threads in threads_list:
+        for rnd, threads in [(r, t) for r in range(args.rounds) for t in threads_list]:
+            if args.rounds > 1:
+                log(f"{net}: round {rnd + 1} of {args.rounds}, {threads} thread(s)")
             env = env_for(threads)
             nbatch = max(batches)
             # t2c: blas and simd at batch 1 and N
@@ -468,9 +474,10 @@ def main():
                 for r in t2c["results"]:
                     if r["batch"] in batches:
                         rows.append({"contender": "t2c " + r["backend"], "batch": r["batch"], "threads": threads,
+                                     "round": rnd,
                                      "median_ms": r["median_ms"], "min_ms": r["min_ms"], "runs": r["runs"],
                                      "cpu_median_ms": r["cpu_median_ms"]})
-            if threads == 1 and not args.no_ref:
+            if threads == 1 and not args.no_ref and rnd == 0:
                 cmd = [bench, "--json", "--no-per-op", "--no-peak", "-b", "ref", "-n", "1", "-w", "0", "-r", "3",
                        "-s", "1", model]
                 ref = run_json(cmd, env, f"{net} t2c ref")
@@ -489,7 +496,7 @@ def main():
             tr = run_json(cmd, tenv, f"{net} torch {threads}t")
             if tr:
                 info["torch_version"] = tr["torch_version"]
-                rows += tr["results"]
+                rows += [dict(x, round=rnd) for x in tr["results"]]
                 for note in tr.get("notes", []):
                     info.setdefault("notes", []).append(f"{threads} threads: {note}")
             if ort_ok and os.path.exists(onnx_path):
@@ -500,10 +507,12 @@ def main():
                     o = run_json(cmd, oenv, f"{net} ORT {threads}t b{b}")
                     if o:
                         info["ort_version"] = o["ort_version"]
-                        rows.append({"contender": "ORT int8", "batch": b, "threads": threads,
+                        rows.append({"contender": "ORT int8", "batch": b, "threads": threads, "round": rnd,
                                      "median_ms": o["median_ms"], "min_ms": o["min_ms"], "runs": o["runs"],
                                      "cpu_median_ms": o["cpu_median_ms"]})
-        results["nets"][net] = {"rows": rows, "info": info}
+        for r in rows:
+            r.setdefault("round", 0)
+        results["nets"][net] = {"rows": merge_rounds(rows), "round_rows": rows, "info": info}
     results["machine"]["loadavg_end"] = os.getloadavg()
     text = markdown(results, batches, threads_list)
     print(text)
@@ -515,6 +524,32 @@ def main():
             json.dump(results, f, indent=1)
 
 
+def merge_rounds(rows):
+    """One row per (contender, batch, threads): the median over the rounds of each round's median
+    (min: the smallest; runs: the total), and, next to t2c simd's, the contender / t2c simd ratio of
+    every round (ratios_by_round) so the spread of the ratio is visible."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["contender"], r["batch"], r["threads"]), []).append(r)
+    simd = {(r["batch"], r["threads"], r["round"]): r for r in rows if r["contender"] == "t2c simd"}
+    out = []
+    for (name, b, t), rs in groups.items():
+        m = dict(rs[0])
+        m.pop("round", None)
+        m["rounds"] = len(rs)
+        for key in ("median_ms", "cpu_median_ms"):
+            vals = [r[key] for r in rs if r.get(key) is not None]
+            m[key] = statistics.median(vals) if vals else None
+        m["min_ms"] = min(r["min_ms"] for r in rs)
+        m["runs"] = sum(r["runs"] for r in rs)
+        ratios = [r["median_ms"] / simd[(b, t, r["round"])]["median_ms"] for r in rs
+                  if (b, t, r["round"]) in simd and simd[(b, t, r["round"])]["median_ms"]]
+        if name != "t2c simd" and ratios:
+            m["ratios_by_round"] = ratios
+        out.append(m)
+    return out
+
+
 ORDER = ["t2c ref", "t2c blas", "t2c simd", "torch fp32", "torch int8", "fake-int", "ORT int8"]
 
 
@@ -523,6 +558,7 @@ def table(rows, batches, threads_list, key):
     for b in batches:
         for t in threads_list:
             cells = {r["contender"]: r.get(key) for r in rows if r["batch"] == b and r["threads"] == t}
+            spread = {r["contender"]: r.get("ratios_by_round") for r in rows if r["batch"] == b and r["threads"] == t}
             if not any(v is not None for v in cells.values()):
                 continue
             base = cells.get("t2c simd")
@@ -532,7 +568,9 @@ def table(rows, batches, threads_list, key):
                 if v is None:
                     line += " – |"
                 elif base and k != "t2c simd":
-                    line += f" {v:.2f} ({v / base:.2f}×) |"
+                    rr = spread.get(k)
+                    span = f", rounds {min(rr):.2f}–{max(rr):.2f}" if rr and len(rr) > 1 and key == "median_ms" else ""
+                    line += f" {v:.2f} ({v / base:.2f}×{span}) |"
                 else:
                     line += f" {v:.2f} |"
             out.append(line)
@@ -542,6 +580,10 @@ def table(rows, batches, threads_list, key):
 def markdown(results, batches, threads_list):
     out = []
     m = results["machine"]
+    rounds = max((r.get("rounds", 1) for d in results["nets"].values() for r in d["rows"]), default=1)
+    if rounds > 1:
+        out.append(f"Each cell: the median over {rounds} interleaved rounds of each round's median; 'rounds a–b' "
+                   f"is the range of the per-round ratio (wall clock).\n")
     out.append(f"Median latency of one batch in ms; in brackets contender / t2c simd (> 1: t2c is faster). "
                f"Load average {m['loadavg_start'][0]:.1f} at the start, {m['loadavg_end'][0]:.1f} at the end, "
                f"{m['nproc']} CPUs. Wall clock first; then, for 1 thread, the process CPU time, which other "
