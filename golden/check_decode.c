@@ -352,18 +352,17 @@ static int put_word(words *w, int64_t k, const char *s, size_t len, int radix, i
 {
     unsigned char *dst = w->b + k * w->wbytes;
     memset(dst, 0, (size_t)w->wbytes);
-    int64_t bit = 0;
-    for (size_t i = len; i-- > 0;) {
+    const int nb = radix == 16 ? 4 : 1;
+    int64_t bit = 0; /* of the digit's lowest bit; digits never straddle a byte (4 | 8) */
+    for (size_t i = len; i-- > 0; bit += nb) {
         int v = radix == 16 ? hexval((unsigned char)s[i]) : (s[i] == '0' ? 0 : s[i] == '1' ? 1 : -1);
         if (v < 0)
             return -1;
-        int nb = radix == 16 ? 4 : 1;
-        for (int j = 0; j < nb; j++, bit++)
-            if ((v >> j) & 1) {
-                if (bit >= word_bits)
-                    return -1;
-                dst[bit / 8] |= (unsigned char)(1u << (bit % 8));
-            }
+        if (v == 0)
+            continue;
+        if (bit + (31 - __builtin_clz((unsigned)v)) >= word_bits) /* a set bit past the word */
+            return -1;
+        dst[bit / 8] |= (unsigned char)(v << (bit % 8));
     }
     return 0;
 }
@@ -371,6 +370,11 @@ static int put_word(words *w, int64_t k, const char *s, size_t len, int radix, i
 static uint64_t word_bits_at(const unsigned char *w, int64_t off, int nbits)
 {
     uint64_t v = 0;
+    if (off % 8 == 0 && nbits % 8 == 0) { /* whole bytes, little-endian */
+        for (int i = nbits / 8 - 1; i >= 0; i--)
+            v = v << 8 | w[off / 8 + i];
+        return v;
+    }
     for (int i = 0; i < nbits; i++) {
         int64_t b = off + i;
         v |= (uint64_t)((w[b / 8] >> (b % 8)) & 1) << i;
@@ -696,7 +700,13 @@ t2c_status t2c_check_decode(const t2c_check_entry *e, const t2c_check_alt *alt, 
         for (int d = e->view_rank - 1; d >= 0; d--)
             vstride[d] = d == e->view_rank - 1 ? 1 : vstride[d + 1] * e->view_shape[d + 1];
         int64_t idx[T2C_GOLDEN_MAX_AXES] = {0};
-        for (int64_t i = 0; i < e->stored_elements; i++) {
+        /* the common case: the axes are the view's dims in order, unit steps, no padding */
+        int identity = na == e->view_rank && e->stored_elements == numel(e->view_rank, e->view_shape);
+        for (int j = 0; identity && j < na; j++)
+            identity = axes[j].dim == j && axes[j].step == 1 && axes[j].size == e->view_shape[j];
+        if (identity)
+            memcpy(view, stored, sizeof(int64_t) * (size_t)e->stored_elements);
+        for (int64_t i = 0; !identity && i < e->stored_elements; i++) {
             int64_t c[T2C_MAX_RANK] = {0}, off = 0;
             int inside = 1;
             for (int j = 0; j < na; j++)

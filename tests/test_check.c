@@ -95,6 +95,35 @@ static void test_hex_int4_packed(void **state)
     t2c_check_manifest_free(m);
 }
 
+/* 12-bit words of 3 int4 (not whole bytes), LSB first: "a5f" = -1, 5, -6 (0xf, 0x5, 0xa); a
+ * leading zero digit past the 12 bits is fine ("0a5f"), a set bit past them is an error ("1a5f");
+ * 16-bit words of one int16: "8001" = -32767 */
+static void test_hex_odd_words(void **state)
+{
+    (void)state;
+    put("o.memh", "a5f\n0a5f\n", 9);
+    put("p.memh", "a5f\n1a5f\n", 9);
+    put("q.memh", "8001\n7fff\n", 10);
+    char e1[2048], e2[2048], e3[2048], all[6400];
+    entry(e1, sizeof e1, "o.memh", "int4", "[6]", "hex", 12, 3, "lsb_first", 2, 6, 6, "[6]", AX1(6), "null");
+    entry(e2, sizeof e2, "p.memh", "int4", "[6]", "hex", 12, 3, "lsb_first", 2, 6, 6, "[6]", AX1(6), "null");
+    entry(e3, sizeof e3, "q.memh", "int16", "[2]", "hex", 16, 1, "lsb_first", 2, 2, 2, "[2]", AX1(2), "null");
+    snprintf(all, sizeof all, "%s, %s, %s", e1, e2, e3);
+    t2c_check_manifest *m = load(all);
+    int64_t v[6];
+    t2c_error err;
+    assert_int_equal(t2c_check_decode(&m->entries[0], NULL, v, &err), T2C_OK);
+    static const int64_t want[6] = {-1, 5, -6, -1, 5, -6};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(v[i], want[i]);
+    assert_int_equal(t2c_check_decode(&m->entries[1], NULL, v, &err), T2C_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "word 1: bad hex digits '1a5f'"));
+    assert_int_equal(t2c_check_decode(&m->entries[2], NULL, v, &err), T2C_OK);
+    assert_int_equal(v[0], -32767);
+    assert_int_equal(v[1], 32767);
+    t2c_check_manifest_free(m);
+}
+
 /* raw int4 [1, 2, -1] 2 per word MSB first: bytes 12 f0; bin of int4 [-8, 7, -1] 4 per word */
 static void test_raw_and_bin(void **state)
 {
@@ -338,7 +367,8 @@ static void test_waivers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex_int4_packed), cmocka_unit_test(test_raw_and_bin),
+        cmocka_unit_test(test_hex_int4_packed),
+        cmocka_unit_test(test_hex_odd_words), cmocka_unit_test(test_raw_and_bin),
         cmocka_unit_test(test_mif_coe_dec),     cmocka_unit_test(test_tiles),
         cmocka_unit_test(test_nhwc_and_transpose), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_waivers),
