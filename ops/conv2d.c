@@ -530,35 +530,33 @@ static int64_t conv_out_size(int64_t in, int64_t pad_a, int64_t pad_b, int64_t k
     return span < 0 ? 0 : span / stride + 1;
 }
 
-t2c_status t2c_conv2d_infer(const t2c_conv2d_params *p, const t2c_tensor *x, const t2c_tensor *w,
-                            const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
+t2c_status t2c_conv_window_read(const t2c_node *node, t2c_conv_window *win, t2c_error *err)
+{
+    static const int64_t ones[2] = {1, 1}, zeros[4] = {0, 0, 0, 0};
+    const int64_t *v;
+    t2c_status st;
+    if ((st = t2c_attr_ints(node, "strides", 0, 2, ones, 1, INT32_MAX, &v, NULL, err)) != T2C_OK)
+        return st;
+    win->stride_h = v[0], win->stride_w = v[1];
+    if ((st = t2c_attr_ints(node, "pads", 0, 4, zeros, 0, INT32_MAX, &v, NULL, err)) != T2C_OK)
+        return st;
+    win->pad_top = v[0], win->pad_left = v[1], win->pad_bottom = v[2], win->pad_right = v[3];
+    if ((st = t2c_attr_ints(node, "dilations", 0, 2, ones, 1, INT32_MAX, &v, NULL, err)) != T2C_OK)
+        return st;
+    win->dilation_h = v[0], win->dilation_w = v[1];
+    return t2c_attr_int(node, "group", 0, 1, 1, INT32_MAX, &win->group, err);
+}
+
+t2c_status t2c_conv_window_infer(const t2c_conv_window *p, const t2c_tensor *x, const t2c_tensor *w,
+                                 const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
 {
     char s1[128], s2[128];
-    if (x->dtype != T2C_INT4 && x->dtype != T2C_UINT4 && x->dtype != T2C_INT8 && x->dtype != T2C_UINT8)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "input dtype %s is not int4/uint4/int8/uint8",
-                             t2c_dtype_name(x->dtype));
-    if (w->dtype != T2C_INT4 && w->dtype != T2C_INT8)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "weight dtype %s is not int4/int8",
-                             t2c_dtype_name(w->dtype));
-    if (bias && bias->dtype != T2C_INT32)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "bias dtype %s is not int32", t2c_dtype_name(bias->dtype));
-    if (y->dtype != T2C_DTYPE_INVALID && y->dtype != T2C_INT32)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "output dtype %s is not int32", t2c_dtype_name(y->dtype));
     if (p->stride_h < 1 || p->stride_w < 1 || p->stride_h > INT32_MAX || p->stride_w > INT32_MAX ||
         p->dilation_h < 1 || p->dilation_w < 1 || p->dilation_h > INT32_MAX || p->dilation_w > INT32_MAX ||
         p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
         p->pad_top > INT32_MAX || p->pad_left > INT32_MAX || p->pad_bottom > INT32_MAX ||
         p->pad_right > INT32_MAX || p->group < 1)
         return t2c_error_set(err, T2C_ERR_ATTR, "strides/dilations must be >= 1, pads >= 0, group >= 1");
-    if (p->acc_bits < 2 || p->acc_bits > 32 || (int)p->overflow < 0 || p->overflow >= T2C_OVERFLOW_COUNT)
-        return t2c_error_set(err, T2C_ERR_ATTR, "acc_bits = %d must be 2..32 with a valid overflow policy",
-                             p->acc_bits);
-    if (!in_dtype_range(x->dtype, p->x_zero_point))
-        return t2c_error_set(err, T2C_ERR_ATTR, "x_zero_point = %lld is outside the %s range",
-                             (long long)p->x_zero_point, t2c_dtype_name(x->dtype));
-    if (!in_dtype_range(w->dtype, p->w_zero_point))
-        return t2c_error_set(err, T2C_ERR_ATTR, "w_zero_point = %lld is outside the %s range",
-                             (long long)p->w_zero_point, t2c_dtype_name(w->dtype));
     if (x->rank != 4 || w->rank != 4)
         return t2c_error_set(err, T2C_ERR_SHAPE, "input %s and weight %s must both have rank 4",
                              t2c_shape_str(x, s1, sizeof s1), t2c_shape_str(w, s2, sizeof s2));
@@ -584,34 +582,69 @@ t2c_status t2c_conv2d_infer(const t2c_conv2d_params *p, const t2c_tensor *x, con
     if (ho < 1 || wo < 1)
         return t2c_error_set(err, T2C_ERR_SHAPE, "kernel %s does not fit the padded input %s",
                              t2c_shape_str(w, s1, sizeof s1), t2c_shape_str(x, s2, sizeof s2));
-    y->dtype = T2C_INT32;
     y->rank = 4;
     y->dims[0] = x->dims[0], y->dims[1] = cout, y->dims[2] = ho, y->dims[3] = wo;
     return T2C_OK;
 }
 
+int64_t t2c_conv_macs(const t2c_node *node)
+{
+    const t2c_tensor *w = node->inputs[1], *y = node->outputs[0];
+    const int64_t f[7] = {y->dims[0], y->dims[1], y->dims[2], y->dims[3], w->dims[1], w->dims[2], w->dims[3]};
+    int64_t m = 1;
+    for (int i = 0; i < 7; i++)
+        if (__builtin_mul_overflow(m, f[i], &m))
+            return INT64_MAX;
+    return m;
+}
+
+t2c_status t2c_conv2d_infer(const t2c_conv2d_params *p, const t2c_tensor *x, const t2c_tensor *w,
+                            const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
+{
+    if (x->dtype != T2C_INT4 && x->dtype != T2C_UINT4 && x->dtype != T2C_INT8 && x->dtype != T2C_UINT8)
+        return t2c_error_set(err, T2C_ERR_DTYPE, "input dtype %s is not int4/uint4/int8/uint8",
+                             t2c_dtype_name(x->dtype));
+    if (w->dtype != T2C_INT4 && w->dtype != T2C_INT8)
+        return t2c_error_set(err, T2C_ERR_DTYPE, "weight dtype %s is not int4/int8",
+                             t2c_dtype_name(w->dtype));
+    if (bias && bias->dtype != T2C_INT32)
+        return t2c_error_set(err, T2C_ERR_DTYPE, "bias dtype %s is not int32", t2c_dtype_name(bias->dtype));
+    if (y->dtype != T2C_DTYPE_INVALID && y->dtype != T2C_INT32)
+        return t2c_error_set(err, T2C_ERR_DTYPE, "output dtype %s is not int32", t2c_dtype_name(y->dtype));
+    if (p->acc_bits < 2 || p->acc_bits > 32 || (int)p->overflow < 0 || p->overflow >= T2C_OVERFLOW_COUNT)
+        return t2c_error_set(err, T2C_ERR_ATTR, "acc_bits = %d must be 2..32 with a valid overflow policy",
+                             p->acc_bits);
+    if (!in_dtype_range(x->dtype, p->x_zero_point))
+        return t2c_error_set(err, T2C_ERR_ATTR, "x_zero_point = %lld is outside the %s range",
+                             (long long)p->x_zero_point, t2c_dtype_name(x->dtype));
+    if (!in_dtype_range(w->dtype, p->w_zero_point))
+        return t2c_error_set(err, T2C_ERR_ATTR, "w_zero_point = %lld is outside the %s range",
+                             (long long)p->w_zero_point, t2c_dtype_name(w->dtype));
+    const t2c_conv_window win = {p->stride_h,   p->stride_w,   p->pad_top, p->pad_left, p->pad_bottom,
+                                 p->pad_right,  p->dilation_h, p->dilation_w, p->group};
+    t2c_status st = t2c_conv_window_infer(&win, x, w, bias, y, err);
+    if (st == T2C_OK)
+        y->dtype = T2C_INT32;
+    return st;
+}
+
 static t2c_status conv2d_prepare(t2c_node *node, t2c_error *err)
 {
-    static const int64_t ones[2] = {1, 1}, zeros[4] = {0, 0, 0, 0};
     t2c_conv2d_params *p = node->params;
-    const int64_t *v;
+    t2c_conv_window win;
     int64_t i64;
     int e;
     t2c_status st;
     if (node->n_inputs < 2 || node->n_inputs > 3 || !node->inputs[0] || !node->inputs[1] ||
         node->n_outputs != 1 || !node->outputs[0])
         return t2c_error_set(err, T2C_ERR_INVALID_ARG, "needs input, weight, optional bias and one output");
-    if ((st = t2c_attr_ints(node, "strides", 0, 2, ones, 1, INT32_MAX, &v, NULL, err)) != T2C_OK)
+    if ((st = t2c_conv_window_read(node, &win, err)) != T2C_OK)
         return st;
-    p->stride_h = v[0], p->stride_w = v[1];
-    if ((st = t2c_attr_ints(node, "pads", 0, 4, zeros, 0, INT32_MAX, &v, NULL, err)) != T2C_OK)
-        return st;
-    p->pad_top = v[0], p->pad_left = v[1], p->pad_bottom = v[2], p->pad_right = v[3];
-    if ((st = t2c_attr_ints(node, "dilations", 0, 2, ones, 1, INT32_MAX, &v, NULL, err)) != T2C_OK)
-        return st;
-    p->dilation_h = v[0], p->dilation_w = v[1];
-    if ((st = t2c_attr_int(node, "group", 0, 1, 1, INT32_MAX, &p->group, err)) != T2C_OK ||
-        (st = t2c_attr_int(node, "x_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->x_zero_point, err)) != T2C_OK ||
+    p->stride_h = win.stride_h, p->stride_w = win.stride_w;
+    p->pad_top = win.pad_top, p->pad_left = win.pad_left, p->pad_bottom = win.pad_bottom, p->pad_right = win.pad_right;
+    p->dilation_h = win.dilation_h, p->dilation_w = win.dilation_w;
+    p->group = win.group;
+    if ((st = t2c_attr_int(node, "x_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->x_zero_point, err)) != T2C_OK ||
         (st = t2c_attr_int(node, "w_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->w_zero_point, err)) != T2C_OK ||
         (st = t2c_attr_int(node, "acc_bits", 0, 32, 2, 32, &i64, err)) != T2C_OK ||
         (st = t2c_attr_enum(node, "overflow", 0, T2C_OVERFLOW_ERROR, t2c_overflow_names, T2C_OVERFLOW_COUNT,
@@ -621,17 +654,6 @@ static t2c_status conv2d_prepare(t2c_node *node, t2c_error *err)
     p->overflow = (t2c_overflow)e;
     return t2c_conv2d_infer(p, node->inputs[0], node->inputs[1], node->n_inputs > 2 ? node->inputs[2] : NULL,
                             node->outputs[0], err);
-}
-
-static int64_t conv2d_macs(const t2c_node *node)
-{
-    const t2c_tensor *w = node->inputs[1], *y = node->outputs[0];
-    const int64_t f[7] = {y->dims[0], y->dims[1], y->dims[2], y->dims[3], w->dims[1], w->dims[2], w->dims[3]};
-    int64_t m = 1;
-    for (int i = 0; i < 7; i++)
-        if (__builtin_mul_overflow(m, f[i], &m))
-            return INT64_MAX;
-    return m;
 }
 
 static size_t conv2d_scratch_size(const t2c_node *node)
@@ -659,6 +681,6 @@ const t2c_op_def t2c_op_conv2d = {
     .params_size = sizeof(t2c_conv2d_params),
     .prepare = conv2d_prepare,
     .scratch_size = conv2d_scratch_size,
-    .macs = conv2d_macs,
+    .macs = t2c_conv_macs,
     .run = conv2d_run,
 };

@@ -77,20 +77,10 @@ t2c_status t2c_conv2d_f32_ref(const t2c_conv2d_f32_params *p, const t2c_tensor *
 
 /* ---------------------------------------------------------------- checks and op glue */
 
-/* Output extent floor((in + pads - (dil*(k-1) + 1)) / stride) + 1, or 0 when it is < 1. */
-static int64_t out_size(int64_t in, int64_t pad_a, int64_t pad_b, int64_t k, int64_t dil, int64_t stride)
-{
-    if (k < 1 || k - 1 > (INT64_C(1) << 61) / dil)
-        return 0;
-    const int64_t span = in + pad_a + pad_b - (dil * (k - 1) + 1);
-    return span < 0 ? 0 : span / stride + 1;
-}
-
 t2c_status t2c_conv2d_f32_infer(const t2c_conv2d_f32_params *p, const t2c_tensor *x,
                                 const t2c_tensor *w, const t2c_tensor *bias, t2c_tensor *y,
                                 t2c_error *err)
 {
-    char s1[128], s2[128];
     if (x->dtype != T2C_FLOAT32 && x->dtype != T2C_INT4 && x->dtype != T2C_UINT4 && x->dtype != T2C_INT8 &&
         x->dtype != T2C_UINT8)
         return t2c_error_set(err, T2C_ERR_DTYPE, "input dtype %s is not float32/int4/uint4/int8/uint8",
@@ -101,77 +91,26 @@ t2c_status t2c_conv2d_f32_infer(const t2c_conv2d_f32_params *p, const t2c_tensor
         return t2c_error_set(err, T2C_ERR_DTYPE, "bias dtype %s is not float32", t2c_dtype_name(bias->dtype));
     if (y->dtype != T2C_DTYPE_INVALID && y->dtype != T2C_FLOAT32)
         return t2c_error_set(err, T2C_ERR_DTYPE, "output dtype %s is not float32", t2c_dtype_name(y->dtype));
-    if (p->stride_h < 1 || p->stride_w < 1 || p->stride_h > INT32_MAX || p->stride_w > INT32_MAX ||
-        p->dilation_h < 1 || p->dilation_w < 1 || p->dilation_h > INT32_MAX || p->dilation_w > INT32_MAX ||
-        p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
-        p->pad_top > INT32_MAX || p->pad_left > INT32_MAX || p->pad_bottom > INT32_MAX ||
-        p->pad_right > INT32_MAX || p->group < 1)
-        return t2c_error_set(err, T2C_ERR_ATTR, "strides/dilations must be >= 1, pads >= 0, group >= 1");
-    if (x->rank != 4 || w->rank != 4)
-        return t2c_error_set(err, T2C_ERR_SHAPE, "input %s and weight %s must both have rank 4",
-                             t2c_shape_str(x, s1, sizeof s1), t2c_shape_str(w, s2, sizeof s2));
-    for (int i = 0; i < 4; i++)
-        if (x->dims[i] < 1 || w->dims[i] < 1)
-            return t2c_error_set(err, T2C_ERR_SHAPE, "input %s and weight %s must have dims >= 1",
-                                 t2c_shape_str(x, s1, sizeof s1), t2c_shape_str(w, s2, sizeof s2));
-    const int64_t cin = x->dims[1], cout = w->dims[0];
-    if (cin % p->group != 0 || cout % p->group != 0)
-        return t2c_error_set(err, T2C_ERR_ATTR, "group = %lld does not divide Cin = %lld and Cout = %lld",
-                             (long long)p->group, (long long)cin, (long long)cout);
-    if (w->dims[1] != cin / p->group)
-        return t2c_error_set(err, T2C_ERR_SHAPE, "weight %s needs dim 1 = Cin/group = %lld for input %s",
-                             t2c_shape_str(w, s1, sizeof s1), (long long)(cin / p->group),
-                             t2c_shape_str(x, s2, sizeof s2));
-    if (bias && (bias->rank != 1 || bias->dims[0] != cout))
-        return t2c_error_set(err, T2C_ERR_SHAPE, "bias %s must be [%lld]", t2c_shape_str(bias, s1, sizeof s1),
-                             (long long)cout);
-    const int64_t ho = out_size(x->dims[2], p->pad_top, p->pad_bottom, w->dims[2], p->dilation_h, p->stride_h);
-    const int64_t wo = out_size(x->dims[3], p->pad_left, p->pad_right, w->dims[3], p->dilation_w, p->stride_w);
-    if (ho < 1 || wo < 1)
-        return t2c_error_set(err, T2C_ERR_SHAPE, "kernel %s does not fit the padded input %s",
-                             t2c_shape_str(w, s1, sizeof s1), t2c_shape_str(x, s2, sizeof s2));
-    y->dtype = T2C_FLOAT32;
-    y->rank = 4;
-    y->dims[0] = x->dims[0], y->dims[1] = cout, y->dims[2] = ho, y->dims[3] = wo;
-    return T2C_OK;
+    t2c_status st = t2c_conv_window_infer(p, x, w, bias, y, err);
+    if (st == T2C_OK)
+        y->dtype = T2C_FLOAT32;
+    return st;
 }
 
 static t2c_status conv2d_f32_prepare(t2c_node *node, t2c_error *err)
 {
-    static const int64_t ones[2] = {1, 1}, zeros[4] = {0, 0, 0, 0};
     t2c_conv2d_f32_params *p = node->params;
-    const int64_t *v;
     t2c_status st;
     if (node->n_inputs < 2 || node->n_inputs > 3 || !node->inputs[0] || !node->inputs[1] ||
         node->n_outputs != 1 || !node->outputs[0])
         return t2c_error_set(err, T2C_ERR_INVALID_ARG, "needs input, weight, optional bias and one output");
-    if ((st = t2c_attr_ints(node, "strides", 0, 2, ones, 1, INT32_MAX, &v, NULL, err)) != T2C_OK)
-        return st;
-    p->stride_h = v[0], p->stride_w = v[1];
-    if ((st = t2c_attr_ints(node, "pads", 0, 4, zeros, 0, INT32_MAX, &v, NULL, err)) != T2C_OK)
-        return st;
-    p->pad_top = v[0], p->pad_left = v[1], p->pad_bottom = v[2], p->pad_right = v[3];
-    if ((st = t2c_attr_ints(node, "dilations", 0, 2, ones, 1, INT32_MAX, &v, NULL, err)) != T2C_OK)
-        return st;
-    p->dilation_h = v[0], p->dilation_w = v[1];
-    if ((st = t2c_attr_int(node, "group", 0, 1, 1, INT32_MAX, &p->group, err)) != T2C_OK)
+    if ((st = t2c_conv_window_read(node, p, err)) != T2C_OK)
         return st;
     return t2c_conv2d_f32_infer(p, node->inputs[0], node->inputs[1], node->n_inputs > 2 ? node->inputs[2] : NULL,
                                 node->outputs[0], err);
 }
 
 static size_t conv2d_f32_scratch_size(const t2c_node *node) { return t2c_conv2d_f32_scratch(node->outputs[0]); }
-
-static int64_t conv2d_f32_macs(const t2c_node *node)
-{
-    const t2c_tensor *w = node->inputs[1], *y = node->outputs[0];
-    const int64_t f[7] = {y->dims[0], y->dims[1], y->dims[2], y->dims[3], w->dims[1], w->dims[2], w->dims[3]};
-    int64_t m = 1;
-    for (int i = 0; i < 7; i++)
-        if (__builtin_mul_overflow(m, f[i], &m))
-            return INT64_MAX;
-    return m;
-}
 
 static t2c_status conv2d_f32_run(t2c_node *node, void *scratch, t2c_error *err)
 {
@@ -188,6 +127,6 @@ const t2c_op_def t2c_op_conv2d_f32 = {
     .params_size = sizeof(t2c_conv2d_f32_params),
     .prepare = conv2d_f32_prepare,
     .scratch_size = conv2d_f32_scratch_size,
-    .macs = conv2d_f32_macs,
+    .macs = t2c_conv_macs,
     .run = conv2d_f32_run,
 };

@@ -4,14 +4,10 @@
 #ifndef T2C_CONV2D_F32_H
 #define T2C_CONV2D_F32_H
 
-#include "t2c_op.h"
+#include "conv2d.h"
 
-typedef struct t2c_conv2d_f32_params {
-    int64_t stride_h, stride_w;                       /* >= 1 */
-    int64_t pad_top, pad_left, pad_bottom, pad_right; /* >= 0 */
-    int64_t dilation_h, dilation_w;                   /* >= 1 */
-    int64_t group;                                    /* divides Cin and Cout */
-} t2c_conv2d_f32_params;
+/* Only the window: there are no zero points (padding is 0) and no accumulator policy. */
+typedef t2c_conv_window t2c_conv2d_f32_params;
 
 /* Check x [N,Cin,H,W] (float32, int4, uint4, int8 or uint8), w [Cout,Cin/group,KH,KW] (int4 or
  * int8) and the optional bias [Cout] (float32) against p; set y's dtype (float32) and dims
