@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "t2c_blas_exact.h"
+#include "t2c_kernels.h"
 
 int t2c_blas_plan_for(int64_t max_prod, int64_t K, t2c_blas_plan *plan)
 {
@@ -21,6 +22,25 @@ int t2c_blas_plan_for(int64_t max_prod, int64_t K, t2c_blas_plan *plan)
     const int64_t n = (K + kc - 1) / kc;
     plan->kc = (K + n - 1) / n;
     return 1;
+}
+
+int t2c_blas_plan_weighted(const t2c_tensor *x, int64_t x_zp, const t2c_tensor *w, int64_t w_zp,
+                           const t2c_tensor *bias, int64_t K, int acc_bits, t2c_overflow overflow, int *wrap_bits,
+                           t2c_blas_plan *plan)
+{
+    if (!w->is_const || !w->data || (bias && (!bias->is_const || !bias->data)))
+        return 0;
+    const int64_t max_x = t2c_max_abs_diff(x->dtype, x_zp);
+    if (!t2c_acc_fast_ok(t2c_max_abs_i32(bias), K, max_x * t2c_max_abs_diff(w->dtype, w_zp), acc_bits, overflow,
+                         wrap_bits))
+        return 0;
+    int64_t max_w = 0;
+    const int8_t *wd = w->data;
+    for (int64_t i = 0, n = t2c_tensor_numel(w); i < n; i++) {
+        const int64_t d = wd[i] - w_zp;
+        max_w = (d < 0 ? -d : d) > max_w ? (d < 0 ? -d : d) : max_w;
+    }
+    return t2c_blas_plan_for(max_x * max_w, K, plan);
 }
 
 static void blas_init_once(void) { openblas_set_num_threads(1); }

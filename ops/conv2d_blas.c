@@ -32,23 +32,11 @@ static int conv_blas_ok(const t2c_node *node, int *wrap_bits, t2c_blas_plan *pla
     const t2c_conv2d_params *p = node->params;
     const t2c_tensor *x = node->inputs[0], *w = node->inputs[1], *y = node->outputs[0];
     const t2c_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
-    if (!w->is_const || !w->data || (b && (!b->is_const || !b->data)))
-        return 0;
     const int64_t K = w->dims[1] * w->dims[2] * w->dims[3], P = y->dims[2] * y->dims[3];
     if (K > INT32_MAX / 2 || P > INT32_MAX / 2 || w->dims[0] > INT32_MAX / 2)
         return 0; /* BLAS takes int dimensions */
-    const int64_t max_x = t2c_max_abs_diff(x->dtype, p->x_zero_point);
-    if (!t2c_acc_fast_ok(t2c_max_abs_i32(b), K, max_x * t2c_max_abs_diff(w->dtype, p->w_zero_point), p->acc_bits,
-                         p->overflow, wrap_bits))
-        return 0;
-    /* the chunk bound uses the actual weights: larger chunks, same argument */
-    int64_t max_w = 0;
-    const int8_t *wd = w->data;
-    for (int64_t i = 0, n = t2c_tensor_numel(w); i < n; i++) {
-        const int64_t d = wd[i] - p->w_zero_point;
-        max_w = (d < 0 ? -d : d) > max_w ? (d < 0 ? -d : d) : max_w;
-    }
-    return t2c_blas_plan_for(max_x * max_w, K, plan);
+    return t2c_blas_plan_weighted(x, p->x_zero_point, w, p->w_zero_point, b, K, p->acc_bits, p->overflow, wrap_bits,
+                                  plan);
 }
 
 static int conv_blas_supports(const t2c_node *node)

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "t2c_op.h"
+
 #define T2C_BLAS_MIN_CHUNK 64
 
 typedef struct t2c_blas_plan {
@@ -26,6 +28,14 @@ typedef struct t2c_blas_plan {
 /* The chunking for products bounded by max_prod (>= 0); 0 if even binary64 cannot hold one
  * product exactly (max_prod > 2^53) — never the case for int16 operands. */
 int t2c_blas_plan_for(int64_t max_prod, int64_t K, t2c_blas_plan *plan);
+
+/* The plan of a weighted op (conv2d, linear) with depth K: 0 unless the weight (and bias, may be
+ * NULL) are constants and the op's accumulator bound proves the int32 sum (t2c_acc_fast_ok, which
+ * sets wrap_bits). The chunk bound uses the actual weights' largest |w - w_zp|: larger chunks,
+ * same argument. */
+int t2c_blas_plan_weighted(const t2c_tensor *x, int64_t x_zp, const t2c_tensor *w, int64_t w_zp,
+                           const t2c_tensor *bias, int64_t K, int acc_bits, t2c_overflow overflow, int *wrap_bits,
+                           t2c_blas_plan *plan);
 
 /* Single-threaded OpenBLAS (the variants thread themselves); idempotent. */
 void t2c_blas_init(void);
