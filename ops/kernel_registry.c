@@ -18,8 +18,8 @@ typedef struct op_variants {
  * conv/linear shape of ResNet/MobileNet; see bench/README.md). "auto" never takes a blas variant:
  * the reference kernels' vectorized plain paths are 2x faster than exact OpenBLAS SGEMM there. */
 static const t2c_kernel_variant *const conv2d_list[] = {
-    &t2c_conv2d_dw_avx512vnni, &t2c_conv2d_simd_avx512vnni, &t2c_conv2d_simd_avxvnni, &t2c_conv2d_simd_avx2,
-    &t2c_conv2d_blas};
+    &t2c_conv2d_dw_avx512vnni, &t2c_conv2d_stem_avx512vnni, &t2c_conv2d_simd_avx512vnni, &t2c_conv2d_simd_avxvnni,
+    &t2c_conv2d_simd_avx2, &t2c_conv2d_blas};
 static const t2c_kernel_variant *const linear_list[] = {
     &t2c_linear_simd_avx512vnni, &t2c_linear_simd_avxvnni, &t2c_linear_simd_avx2, &t2c_linear_blas};
 static const t2c_kernel_variant *const matmul_list[] = {

@@ -76,7 +76,7 @@ static inline size_t t2c_align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 /* Every variant, for the registry and the tests. */
 extern const t2c_kernel_variant t2c_conv2d_dw_avx512vnni, t2c_conv2d_simd_avx512vnni, t2c_conv2d_simd_avxvnni, t2c_conv2d_simd_avx2,
-    t2c_conv2d_blas;
+    t2c_conv2d_stem_avx512vnni, t2c_conv2d_blas;
 extern const t2c_kernel_variant t2c_linear_simd_avx512vnni, t2c_linear_simd_avxvnni, t2c_linear_simd_avx2,
     t2c_linear_blas;
 extern const t2c_kernel_variant t2c_matmul_simd_avx512vnni, t2c_matmul_simd_avxvnni, t2c_matmul_simd_avx2,
