@@ -19,6 +19,13 @@
  * into a byte grid whose valid columns are copied out row by row; otherwise the int32 grid's
  * valid lanes are compressed out in order (requantized with t2c_vscale.h when fused).
  * Items are (image, output channel); each output is written by exactly one thread.
+ *
+ * Small planes (H*W <= DW_CIL_MAX, one output channel per input channel) with a fused float64
+ * requantize on every channel take the channels-in-lanes path (dw_cil_items): items are
+ * (image, block of 16 channels), one vector holds one pixel of 16 channels, so the per-channel
+ * setup and the wasted grid columns of 7x7 / 14x14 planes are gone. Both paths pack the
+ * requantized bytes of four vectors at once where |q| < 2^30 (dw_cil_bytes), and with B = 0
+ * round by one fma against 1.5 * 2^52 (dw_cil_q).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -51,8 +58,18 @@ typedef struct dw_simd {
     t2c_gemm_requant rq;
     uint8_t *rq_general;       /* per output channel: t2c_vrow's general recipe needed */
     int64_t vmax;              /* bound on |accumulator|: t2c_acc_fast_ok's, or 2^(wrap_bits-1) */
-    uint8_t *rq_dbl;           /* per output channel: the float64 epilogue is exact (dw_fuse_prepare) */
+    uint8_t *rq_dbl;           /* per output channel: the float64 epilogue is exact (dw_fuse_prepare; 2: no clamp) */
     double *rq_mb;             /* per output channel: m * 2^-s, then (b [+ h]) * 2^-s */
+    int all_dbl;               /* every channel's rq_dbl (2: and |q| < 2^30): channels in lanes may run */
+    int all_b0;                /* every channel's (b [+ h]) * 2^-s is 0 */
+    /* channels in lanes (small planes, see dw_cil_items) */
+    int cil, taps;
+    int64_t nb, Wl, HW, HoWo;  /* blocks of 16 channels, padded plane pitch, plane sizes */
+    int32_t *cw;               /* per block and tap: 16 words (w', 0) */
+    int32_t *cadd16;           /* per block: 16 cadd, 0 past C */
+    int32_t *ipos, *opos;      /* input pixel -> padded position; output pixel -> first tap's */
+    int32_t *toff;             /* per tap: position offset */
+    size_t cil_x_bytes;        /* the padded int32 plane of 16 channels */
 } dw_simd;
 
 static int dw_ok(const t2c_node *node, int *wrap_bits)
@@ -85,7 +102,49 @@ static void dw_release(void *state)
         return;
     free(s->wp), free(s->cadd), free(s->poff), free(s->vmask), free(s->rq_params), free(s->rq_general);
     free(s->rq_dbl), free(s->rq_mb);
+    free(s->cw), free(s->cadd16), free(s->ipos), free(s->opos), free(s->toff);
     free(s);
+}
+
+/* Channels in lanes for small planes: per (image, 16 channels) the planes are transposed into
+ * a padded plane of positions holding the 16 channels in int32 lanes (x in the low word, the
+ * high word multiplied by a zero weight word, so sign- or zero-extension alike), and each output
+ * pixel of 16 channels is one chain of vpdpwssd over the taps: no per-channel setup, no wasted
+ * grid columns. Same accumulator (cadd + sum w'x modulo 2^32) as the grid path. */
+#define DW_CIL_MAX 256 /* input pixels per plane */
+
+static t2c_status dw_cil_prepare(dw_simd *s, const t2c_conv2d_params *p, const int8_t *wd, int64_t Hp)
+{
+    const int64_t taps = s->KH * s->KW, za = p->w_zero_point;
+    s->taps = (int)taps;
+    s->nb = (s->C + 15) / 16;
+    s->Wl = s->W + p->pad_left + p->pad_right;
+    s->HW = s->H * s->W, s->HoWo = s->Ho * s->Wo;
+    const int64_t no = s->HoWo + 4; /* dw_cil_block reads up to 3 past the plane */
+    s->cw = calloc((size_t)(s->nb * taps * 16), sizeof(int32_t));
+    s->cadd16 = calloc((size_t)(s->nb * 16), sizeof(int32_t));
+    s->ipos = malloc(sizeof(int32_t) * (size_t)s->HW);
+    s->opos = calloc((size_t)no, sizeof(int32_t));
+    s->toff = malloc(sizeof(int32_t) * (size_t)taps);
+    if (!s->cw || !s->cadd16 || !s->ipos || !s->opos || !s->toff)
+        return T2C_ERR_NOMEM;
+    for (int64_t c = 0; c < s->C; c++) {
+        for (int64_t t = 0; t < taps; t++)
+            s->cw[((c / 16) * taps + t) * 16 + c % 16] = (int32_t)(uint16_t)(int16_t)(wd[c * taps + t] - za);
+        s->cadd16[c] = s->cadd[c];
+    }
+    for (int64_t i = 0; i < s->HW; i++)
+        s->ipos[i] = (int32_t)((i / s->W + s->top) * s->Wl + i % s->W + s->left);
+    for (int64_t o = 0; o < s->HoWo; o++)
+        s->opos[o] = (int32_t)(o / s->Wo * s->sh * s->Wl + o % s->Wo * s->sw);
+    for (int64_t kh = 0; kh < s->KH; kh++)
+        for (int64_t kw = 0; kw < s->KW; kw++)
+            s->toff[kh * s->KW + kw] = (int32_t)(kh * p->dilation_h * s->Wl + kw * p->dilation_w);
+    s->cil_x_bytes = t2c_align64((size_t)(Hp * s->Wl) * 64);
+    const size_t need = s->cil_x_bytes + 64 * 16; /* + the byte tile of 64 output pixels */
+    s->per_thread = s->per_thread > need ? s->per_thread : need;
+    s->cil = 1;
+    return T2C_OK;
 }
 
 static t2c_status dw_prepare(t2c_node *node, void **state, t2c_error *err)
@@ -158,6 +217,10 @@ static t2c_status dw_prepare(t2c_node *node, void **state, t2c_error *err)
     s->plane_bytes = t2c_align64(sizeof(int16_t) * (size_t)(plane + 32));
     s->grid_bytes = t2c_align64(sizeof(int32_t) * (size_t)(s->Qr + 16));
     s->per_thread = s->plane_bytes + s->grid_bytes;
+    if (s->mult == 1 && s->H * s->W <= DW_CIL_MAX && dw_cil_prepare(s, p, wd, Hp) != T2C_OK) {
+        dw_release(s);
+        return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
+    }
     *state = s;
     return T2C_OK;
 }
@@ -232,17 +295,86 @@ static inline __attribute__((always_inline)) TDW __m256i dw_f64_round8(const dw_
     return _mm512_cvt_roundpd_epi32(q, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); /* floor, half_up */
 }
 
-/* 16 accumulators -> 16 output bytes */
-static inline __attribute__((always_inline)) TDW __m128i dw_f64_16(const dw_f64 *f, __m512i a, const int MODE)
+/* 16 accumulators -> 16 output bytes; lanes 0-7 scaled by M0, B0, lanes 8-15 by M1, B1 */
+static inline __attribute__((always_inline)) TDW __m128i dw_f64_16v(const dw_f64 *f, __m512i a, __m512d M0,
+                                                                    __m512d B0, __m512d M1, __m512d B1,
+                                                                    const int MODE)
 {
     if (f->wrap)
         a = _mm512_sra_epi32(_mm512_sll_epi32(a, f->wsh), f->wsh);
-    const __m512d q0 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(a)), f->M, f->B);
-    const __m512d q1 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1)), f->M, f->B);
+    const __m512d q0 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(a)), M0, B0);
+    const __m512d q1 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1)), M1, B1);
     const __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(dw_f64_round8(f, q0, MODE)), dw_f64_round8(f, q1, MODE), 1);
     __m128i b = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, f->zp));
     __asm__("" : "+x"(b)); /* see t2c_v_store */
     return b;
+}
+
+static inline __attribute__((always_inline)) TDW __m128i dw_f64_16(const dw_f64 *f, __m512i a, const int MODE)
+{
+    return dw_f64_16v(f, a, f->M, f->B, f->M, f->B, MODE);
+}
+
+/* The rounded requantize of 16 accumulators without the zero point (int32 lanes); lanes 0-7
+ * scaled by M0, B0, lanes 8-15 by M1, B1. CLAMP: clamp q in float64 first (where |q| may reach
+ * 2^30; the clamped result needs no further clamp but takes it unchanged). */
+static inline __attribute__((always_inline)) TDW __m512i dw_cil_q(const dw_f64 *f, __m512i a, __m512d M0, __m512d B0,
+                                                                  __m512d M1, __m512d B1, const int MODE,
+                                                                  const int CLAMP, const int ZB)
+{
+    if (CLAMP && f->wrap) /* wrapped accumulators take the CLAMP path */
+        a = _mm512_sra_epi32(_mm512_sll_epi32(a, f->wsh), f->wsh);
+    if (ZB) {
+        /* B = 0, |q| < 2^30, half_even or floor: one fma rounds C + a*M (C = 1.5 * 2^52, even) to
+         * the integer C + round(q) in the mode; its low 32 bits are round(q). */
+        const __m512d C = _mm512_set1_pd(6755399441055744.0);
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512d d0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(a));
+        const __m512d d1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1));
+        __m512d q0, q1;
+        if (MODE == T2C_ROUND_HALF_EVEN) {
+            q0 = _mm512_fmadd_round_pd(d0, M0, C, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q1 = _mm512_fmadd_round_pd(d1, M1, C, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        } else {
+            q0 = _mm512_fmadd_round_pd(d0, M0, C, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            q1 = _mm512_fmadd_round_pd(d1, M1, C, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        }
+        return _mm512_permutex2var_epi32(_mm512_castpd_si512(q0), even, _mm512_castpd_si512(q1));
+    }
+    __m512d q0 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(a)), M0, B0);
+    __m512d q1 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1)), M1, B1);
+    __m256i r0, r1;
+    if (CLAMP) {
+        r0 = dw_f64_round8(f, q0, MODE), r1 = dw_f64_round8(f, q1, MODE);
+    } else if (MODE == T2C_ROUND_HALF_EVEN) {
+        r0 = _mm512_cvt_roundpd_epi32(q0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        r1 = _mm512_cvt_roundpd_epi32(q1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    } else if (MODE == T2C_ROUND_HALF_AWAY) {
+        const __m512i h0 = _mm512_ternarylogic_epi64(_mm512_castpd_si512(f->half), _mm512_castpd_si512(q0), f->sign, 0xD8);
+        const __m512i h1 = _mm512_ternarylogic_epi64(_mm512_castpd_si512(f->half), _mm512_castpd_si512(q1), f->sign, 0xD8);
+        r0 = _mm512_cvt_roundpd_epi32(_mm512_add_pd(q0, _mm512_castsi512_pd(h0)), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        r1 = _mm512_cvt_roundpd_epi32(_mm512_add_pd(q1, _mm512_castsi512_pd(h1)), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    } else {
+        r0 = _mm512_cvt_roundpd_epi32(q0, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        r1 = _mm512_cvt_roundpd_epi32(q1, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    }
+    return _mm512_inserti64x4(_mm512_castsi256_si512(r0), r1, 1);
+}
+
+/* Four rounded vectors (pixels p = 0..3) -> output bytes, 128-bit lane L holding pixel p's
+ * channels 4L..4L+3 at bytes 4p... Saturating packs then the clamp to [lo, hi] equal the clamp
+ * alone: [lo, hi] lies inside int16 and inside the byte range the last pack saturates to (uint8
+ * when lo >= 0, else int8), and r + zp saturated to int16 stays beyond [lo, hi] when r is
+ * (|r| < 2^30, |zp| <= 255). */
+static inline __attribute__((always_inline)) TDW __m512i dw_cil_bytes(__m512i r0, __m512i r1, __m512i r2, __m512i r3,
+                                                                      __m512i zp16, __m512i lo8, __m512i hi8,
+                                                                      const int OSGN)
+{
+    const __m512i ab = _mm512_adds_epi16(_mm512_packs_epi32(r0, r1), zp16);
+    const __m512i cd = _mm512_adds_epi16(_mm512_packs_epi32(r2, r3), zp16);
+    if (OSGN)
+        return _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(ab, cd), lo8), hi8);
+    return _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(ab, cd), lo8), hi8);
 }
 
 /* Grid pass: grid[q] = cadd + sum_pairs w'.x for q in [0, Qr). sw = 1: 32 outputs per unit
@@ -252,7 +384,7 @@ static inline __attribute__((always_inline)) TDW __m128i dw_f64_16(const dw_f64 
 static inline __attribute__((always_inline)) TDW void dw_grid(const dw_simd *s, const int16_t *x,
                                                               const int32_t *wp, int32_t cadd, int32_t *grid,
                                                               const dw_f64 *f, const int NP, const int SW,
-                                                              const int EPI)
+                                                              const int EPI, const int PK)
 {
     uint8_t *bytes = (uint8_t *)grid; /* EPI > 0: requantized in registers, mode EPI - 1 */
 #define DW_OUT(q, v)                                                                                   \
@@ -273,6 +405,11 @@ static inline __attribute__((always_inline)) TDW void dw_grid(const dw_simd *s, 
     const __m512i c0 = _mm512_set1_epi32(cadd), zero = _mm512_setzero_si512();
     const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i ihi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    /* PK (1 unsigned, 2 signed bytes, 3 and 4 the same with B = 0; |q| < 2^30, no wrap): four
+     * vectors packed by dw_cil_bytes */
+    const __m512i unpk = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i zp16 = _mm512_set1_epi16((int16_t)s->rq.zero_point);
+    const __m512i lo8 = _mm512_set1_epi8((char)s->rq.lo), hi8 = _mm512_set1_epi8((char)s->rq.hi);
     /* vector k of a unit: sw = 1: k = 0 even, 1 odd outputs (pairs at +0 / +1); sw = 2: k-th 16 */
     const int64_t d1 = SW == 1 ? 1 : 32, u2 = SW == 1 ? 32 : 64; /* int16 elements */
     const int64_t unit = SW == 1 ? 32 : 16;
@@ -301,10 +438,28 @@ static inline __attribute__((always_inline)) TDW void dw_grid(const dw_simd *s, 
         a0 = _mm512_add_epi32(a0, b0), a1 = _mm512_add_epi32(a1, b1);
         a2 = _mm512_add_epi32(a2, b2), a3 = _mm512_add_epi32(a3, b3);
         if (SW == 1) {
-            DW_OUT(q0, _mm512_permutex2var_epi32(a0, ilo, a1));
-            DW_OUT(q0 + 16, _mm512_permutex2var_epi32(a0, ihi, a1));
-            DW_OUT(q0 + 32, _mm512_permutex2var_epi32(a2, ilo, a3));
-            DW_OUT(q0 + 48, _mm512_permutex2var_epi32(a2, ihi, a3));
+            const __m512i v0 = _mm512_permutex2var_epi32(a0, ilo, a1), v1 = _mm512_permutex2var_epi32(a0, ihi, a1);
+            const __m512i v2 = _mm512_permutex2var_epi32(a2, ilo, a3), v3 = _mm512_permutex2var_epi32(a2, ihi, a3);
+            if (EPI > 0 && PK) {
+                /* dw_cil_bytes' layout: dword 4L + v holds vector v's outputs 4L..4L+3 */
+                const __m512i by = dw_cil_bytes(dw_cil_q(f, v0, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2),
+                                                dw_cil_q(f, v1, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2),
+                                                dw_cil_q(f, v2, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2),
+                                                dw_cil_q(f, v3, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2), zp16, lo8, hi8,
+                                                PK % 2 == 0);
+                _mm512_storeu_si512((void *)(bytes + q0), _mm512_permutexvar_epi32(unpk, by));
+                continue;
+            }
+            DW_OUT(q0, v0);
+            DW_OUT(q0 + 16, v1);
+            DW_OUT(q0 + 32, v2);
+            DW_OUT(q0 + 48, v3);
+        } else if (EPI > 0 && PK) {
+            const __m512i by = dw_cil_bytes(dw_cil_q(f, a0, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2),
+                                            dw_cil_q(f, a1, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2),
+                                            dw_cil_q(f, a2, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2),
+                                            dw_cil_q(f, a3, f->M, f->B, f->M, f->B, EPI - 1, 0, PK > 2), zp16, lo8, hi8, PK % 2 == 0);
+            _mm512_storeu_si512((void *)(bytes + q0), _mm512_permutexvar_epi32(unpk, by));
         } else {
             DW_OUT(q0, a0);
             DW_OUT(q0 + 16, a1);
@@ -345,17 +500,36 @@ static inline __attribute__((always_inline)) TDW void dw_grid(const dw_simd *s, 
 
 /* dw_grid with the pair count and stride as constants where they are common */
 static inline __attribute__((always_inline)) TDW void dw_grid_any(const dw_simd *s, const int16_t *x, int64_t co,
-                                                                  int32_t *grid, const dw_f64 *f, const int EPI)
+                                                                  int32_t *grid, const dw_f64 *f, const int EPI,
+                                                                  const int PK)
 {
     const int32_t *wp = s->wp + co * s->npairs;
     if (s->sw == 1 && s->npairs == 6)
-        dw_grid(s, x, wp, s->cadd[co], grid, f, 6, 1, EPI);
+        dw_grid(s, x, wp, s->cadd[co], grid, f, 6, 1, EPI, PK);
     else if (s->sw == 1)
-        dw_grid(s, x, wp, s->cadd[co], grid, f, 0, 1, EPI);
+        dw_grid(s, x, wp, s->cadd[co], grid, f, 0, 1, EPI, PK);
     else if (s->npairs == 6)
-        dw_grid(s, x, wp, s->cadd[co], grid, f, 6, 2, EPI);
+        dw_grid(s, x, wp, s->cadd[co], grid, f, 6, 2, EPI, PK);
     else
-        dw_grid(s, x, wp, s->cadd[co], grid, f, 0, 2, EPI);
+        dw_grid(s, x, wp, s->cadd[co], grid, f, 0, 2, EPI, PK);
+}
+
+/* the fused float64 grid with the mode and packing as constants */
+static inline __attribute__((always_inline)) TDW void dw_grid_f64(const dw_simd *s, const int16_t *x, int64_t co,
+                                                                  int32_t *grid, const dw_f64 *f, const int MODE)
+{
+    const int zb = MODE != T2C_ROUND_HALF_AWAY && s->rq_mb[s->Cout + co] == 0.0;
+    const int pk = s->rq_dbl[co] == 2 && !f->wrap ? (s->rq.lo < 0 ? 2 : 1) + 2 * zb : 0;
+    if (pk == 1)
+        dw_grid_any(s, x, co, grid, f, 1 + MODE, 1);
+    else if (pk == 2)
+        dw_grid_any(s, x, co, grid, f, 1 + MODE, 2);
+    else if (pk == 3 && MODE != T2C_ROUND_HALF_AWAY)
+        dw_grid_any(s, x, co, grid, f, 1 + MODE, 3);
+    else if (pk == 4 && MODE != T2C_ROUND_HALF_AWAY)
+        dw_grid_any(s, x, co, grid, f, 1 + MODE, 4);
+    else
+        dw_grid_any(s, x, co, grid, f, 1 + MODE, 0);
 }
 
 typedef struct dw_job {
@@ -471,15 +645,15 @@ static TDW void dw_items(void *ctx, int64_t begin, int64_t end, int thread)
             dw_f64 f;
             dw_f64_init(&f, s, co);
             if (mode == T2C_ROUND_HALF_EVEN)
-                dw_grid_any(s, plane, co, grid, &f, 1 + T2C_ROUND_HALF_EVEN);
+                dw_grid_f64(s, plane, co, grid, &f, T2C_ROUND_HALF_EVEN);
             else if (mode == T2C_ROUND_HALF_AWAY)
-                dw_grid_any(s, plane, co, grid, &f, 1 + T2C_ROUND_HALF_AWAY);
+                dw_grid_f64(s, plane, co, grid, &f, T2C_ROUND_HALF_AWAY);
             else /* floor; half_up as floor of q + 1/2 */
-                dw_grid_any(s, plane, co, grid, &f, 1 + T2C_ROUND_FLOOR);
+                dw_grid_f64(s, plane, co, grid, &f, T2C_ROUND_FLOOR);
             dw_copy_rows(s, (const uint8_t *)grid, j->rq_out + obase);
             continue;
         }
-        dw_grid_any(s, plane, co, grid, NULL, 0);
+        dw_grid_any(s, plane, co, grid, NULL, 0, 0);
         if (!j->rq_out) {
             dw_store(s, j, grid, co, obase, -1, -1, 4);
             continue;
@@ -499,9 +673,192 @@ static TDW void dw_items(void *ctx, int64_t begin, int64_t end, int thread)
     }
 }
 
+/* 16x16 byte transposes, one in each 128-bit lane: row r = register r, column = byte. Each round
+ * rotates the 8 bits (row, column) of an element's index left by one; four rounds swap them. */
+static inline __attribute__((always_inline)) TDW void dw_transpose16(__m512i r[16])
+{
+    for (int round = 0; round < 4; round++) {
+        __m512i t[16];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm512_unpacklo_epi8(r[i], r[i + 8]);
+            t[2 * i + 1] = _mm512_unpackhi_epi8(r[i], r[i + 8]);
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+            r[i] = t[i];
+    }
+}
+
+/* Input pixels [i0, i0 + 64) of 16 channels (nc present) into the int32 lanes of the padded plane. */
+static inline __attribute__((always_inline)) TDW void dw_cil_in(const dw_simd *s, const uint8_t *src, int64_t nc,
+                                                                int64_t i0, int32_t *xl, const int SGN)
+{
+    const int64_t cnt = s->HW - i0 < 64 ? s->HW - i0 : 64;
+    const __mmask64 k = cnt == 64 ? ~(__mmask64)0 : ((__mmask64)1 << cnt) - 1;
+    __m512i r[16];
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; c++)
+        r[c] = c < nc ? _mm512_maskz_loadu_epi8(k, src + c * s->HW + i0) : _mm512_setzero_si512();
+    dw_transpose16(r); /* r[j], lane t: pixel i0 + 16t + j */
+    const int32_t *ipos = s->ipos + i0;
+#define DW_CIL_LANE(t)                                                                                 \
+    for (int j = 0; j < 16 && 16 * (t) + j < cnt; j++) {                                               \
+        const __m128i b = _mm512_extracti32x4_epi32(r[j], t);                                          \
+        _mm512_storeu_si512((void *)(xl + 16 * (int64_t)ipos[16 * (t) + j]),                           \
+                            SGN ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));                  \
+    }
+    DW_CIL_LANE(0)
+    DW_CIL_LANE(1)
+    DW_CIL_LANE(2)
+    DW_CIL_LANE(3)
+#undef DW_CIL_LANE
+}
+
+/* The byte tile of a chunk of cnt output pixels starting at o0 (register g = tile row g: pixels
+ * o0 + g + G p, G = ceil(cnt / 4), in dw_cil_bytes' layout) to the planes of the nc channels.
+ * After the in-lane transpose, register 4p + i, lane L holds channel 4L + i's pixels
+ * o0 + G p + g at byte g. Whole 16-byte stores where they stay inside the channel's plane: what
+ * they write past G bytes is rewritten by the later stores (masked stores are slow). */
+static inline __attribute__((always_inline)) TDW void dw_cil_out(const dw_simd *s, const uint8_t *tile,
+                                                                 uint8_t *dst, int64_t nc, int64_t o0)
+{
+    const int64_t cnt = s->HoWo - o0 < 64 ? s->HoWo - o0 : 64, G = (cnt + 3) / 4;
+    __m512i r[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++)
+        r[j] = _mm512_loadu_si512((const void *)(tile + 64 * j));
+    dw_transpose16(r);
+#define DW_CIL_STORE(L)                                                                                \
+    for (int i = 0; i < 4; i++) {                                                                      \
+        if (4 * (L) + i >= nc)                                                                         \
+            break;                                                                                     \
+        uint8_t *d = dst + (4 * (L) + i) * s->HoWo + o0;                                               \
+        for (int p = 0; p < 4 && G * p < cnt; p++) {                                                   \
+            const __m128i v = _mm512_extracti32x4_epi32(r[4 * p + i], L);                              \
+            if (o0 + G * p + 16 <= s->HoWo)                                                            \
+                _mm_storeu_si128((__m128i *)(d + G * p), v);                                           \
+            else                                                                                       \
+                _mm_mask_storeu_epi8(d + G * p, (__mmask16)((1u << (cnt - G * p)) - 1), v);            \
+        }                                                                                              \
+    }
+    DW_CIL_STORE(0)
+    DW_CIL_STORE(1)
+    DW_CIL_STORE(2)
+    DW_CIL_STORE(3)
+#undef DW_CIL_STORE
+}
+
+/* One (image, block of 16 channels) with the fused float64 requantize (every channel exact);
+ * TAPS > 0: the tap count as a constant. Chunks of up to 64 output pixels, four at a time
+ * (pixels o0 + g + G p, p = 0..3), the pixels past the plane computed on position 0 and dropped. */
+static inline __attribute__((always_inline)) TDW void dw_cil_block(const dw_simd *s, const int32_t *xl, int64_t b,
+                                                                   uint8_t *tile, uint8_t *dst, int64_t nc,
+                                                                   const int TAPS, const int MODE, const int CLAMP,
+                                                                   const int OSGN, const int ZB)
+{
+    const int taps = TAPS > 0 ? TAPS : s->taps;
+    const int32_t *cw = s->cw + b * taps * 16;
+    __m512i wv[9];
+    int64_t d[9];
+    if (TAPS > 0) {
+#pragma GCC unroll 9
+        for (int t = 0; t < TAPS; t++)
+            wv[t] = _mm512_loadu_si512((const void *)(cw + 16 * t)), d[t] = 16 * (int64_t)s->toff[t];
+    }
+    const int64_t c0 = b * 16;
+    const __mmask8 k0 = (__mmask8)(nc >= 8 ? 0xFF : (1u << nc) - 1);
+    const __mmask8 k1 = (__mmask8)(nc >= 16 ? 0xFF : nc <= 8 ? 0 : (1u << (nc - 8)) - 1);
+    const __m512d M0 = _mm512_maskz_loadu_pd(k0, s->rq_mb + c0), M1 = _mm512_maskz_loadu_pd(k1, s->rq_mb + c0 + 8);
+    const __m512d B0 = _mm512_maskz_loadu_pd(k0, s->rq_mb + s->Cout + c0);
+    const __m512d B1 = _mm512_maskz_loadu_pd(k1, s->rq_mb + s->Cout + c0 + 8);
+    dw_f64 f;
+    dw_f64_init(&f, s, 0);
+    const __m512i zp16 = _mm512_set1_epi16((int16_t)s->rq.zero_point);
+    const __m512i lo8 = _mm512_set1_epi8((char)s->rq.lo), hi8 = _mm512_set1_epi8((char)s->rq.hi);
+    const __m512i c = _mm512_loadu_si512((const void *)(s->cadd16 + c0));
+    for (int64_t o0 = 0; o0 < s->HoWo; o0 += 64) {
+        const int64_t cnt = s->HoWo - o0 < 64 ? s->HoWo - o0 : 64, G = (cnt + 3) / 4;
+        const int32_t *op = s->opos + o0;
+        for (int64_t g = 0; g < G; g++) {
+            const int32_t *x0 = xl + 16 * (int64_t)op[g], *x1 = xl + 16 * (int64_t)op[g + G];
+            const int32_t *x2 = xl + 16 * (int64_t)op[g + 2 * G], *x3 = xl + 16 * (int64_t)op[g + 3 * G];
+            __m512i a0 = c, a1 = c, a2 = c, a3 = c;
+#pragma GCC unroll 9
+            for (int t = 0; t < taps; t++) {
+                const __m512i w = TAPS > 0 ? wv[t] : _mm512_loadu_si512((const void *)(cw + 16 * t));
+                const int64_t e = TAPS > 0 ? d[t] : 16 * (int64_t)s->toff[t];
+                a0 = _mm512_dpwssd_epi32(a0, _mm512_loadu_si512((const void *)(x0 + e)), w);
+                a1 = _mm512_dpwssd_epi32(a1, _mm512_loadu_si512((const void *)(x1 + e)), w);
+                a2 = _mm512_dpwssd_epi32(a2, _mm512_loadu_si512((const void *)(x2 + e)), w);
+                a3 = _mm512_dpwssd_epi32(a3, _mm512_loadu_si512((const void *)(x3 + e)), w);
+            }
+            const __m512i bytes = dw_cil_bytes(dw_cil_q(&f, a0, M0, B0, M1, B1, MODE, CLAMP, ZB),
+                                               dw_cil_q(&f, a1, M0, B0, M1, B1, MODE, CLAMP, ZB),
+                                               dw_cil_q(&f, a2, M0, B0, M1, B1, MODE, CLAMP, ZB),
+                                               dw_cil_q(&f, a3, M0, B0, M1, B1, MODE, CLAMP, ZB), zp16, lo8, hi8, OSGN);
+            _mm512_storeu_si512((void *)(tile + 64 * g), bytes);
+        }
+        dw_cil_out(s, tile, dst, nc, o0);
+    }
+}
+
+static TDW void dw_cil_items(void *ctx, int64_t begin, int64_t end, int thread)
+{
+    const dw_job *j = ctx;
+    const dw_simd *s = j->s;
+    int32_t *xl = (int32_t *)(j->scratch + (size_t)thread * s->per_thread);
+    uint8_t *tile = j->scratch + (size_t)thread * s->per_thread + s->cil_x_bytes;
+    /* the border: the zero point everywhere once; the blocks overwrite only the interior */
+    const __m512i padv = _mm512_set1_epi32(s->pad);
+    for (size_t i = 0; i < s->cil_x_bytes / sizeof(int32_t); i += 16)
+        _mm512_storeu_si512((void *)(xl + i), padv);
+    const int mode = s->rq.rounding;
+    for (int64_t it = begin; it < end; it++) {
+        const int64_t n = it / s->nb, b = it % s->nb, c0 = b * 16;
+        const int64_t nc = s->C - c0 < 16 ? s->C - c0 : 16;
+        const uint8_t *src = j->x + (n * s->C + c0) * s->HW;
+        for (int64_t i0 = 0; i0 < s->HW; i0 += 64) {
+            if (s->x_signed)
+                dw_cil_in(s, src, nc, i0, xl, 1);
+            else
+                dw_cil_in(s, src, nc, i0, xl, 0);
+        }
+        uint8_t *dst = j->rq_out + (n * s->C + c0) * s->HoWo;
+        const int t9 = s->taps == 9, clamp = s->all_dbl < 2 || s->wrap_bits < 32, osgn = s->rq.lo < 0;
+        const int zb = s->all_b0;
+#define DW_CIL_MODE(M)                                                                                 \
+    do {                                                                                               \
+        if (t9 && !clamp && !osgn && zb && M != T2C_ROUND_HALF_AWAY)                                   \
+            dw_cil_block(s, xl, b, tile, dst, nc, 9, M, 0, 0, 1);                                      \
+        else if (t9 && !clamp && zb && M != T2C_ROUND_HALF_AWAY)                                       \
+            dw_cil_block(s, xl, b, tile, dst, nc, 9, M, 0, 1, 1);                                      \
+        else if (t9 && !clamp && !osgn)                                                                \
+            dw_cil_block(s, xl, b, tile, dst, nc, 9, M, 0, 0, 0);                                      \
+        else if (t9 && !clamp)                                                                         \
+            dw_cil_block(s, xl, b, tile, dst, nc, 9, M, 0, 1, 0);                                      \
+        else if (osgn)                                                                                 \
+            dw_cil_block(s, xl, b, tile, dst, nc, 0, M, 1, 1, 0);                                      \
+        else                                                                                           \
+            dw_cil_block(s, xl, b, tile, dst, nc, 0, M, 1, 0, 0);                                      \
+    } while (0)
+        if (mode == T2C_ROUND_HALF_EVEN)
+            DW_CIL_MODE(T2C_ROUND_HALF_EVEN);
+        else if (mode == T2C_ROUND_HALF_AWAY)
+            DW_CIL_MODE(T2C_ROUND_HALF_AWAY);
+        else /* floor; half_up as floor of q + 1/2 */
+            DW_CIL_MODE(T2C_ROUND_FLOOR);
+#undef DW_CIL_MODE
+    }
+}
+
 static t2c_status dw_go(t2c_node *node, const dw_simd *s, void *scratch, uint8_t *rq_out)
 {
     dw_job j = {s, node->inputs[0]->data, node->outputs[0]->data, rq_out, scratch};
+    if (s->cil && rq_out && s->all_dbl) {
+        t2c_exec_for(t2c_exec_if(node->exec, s->N * s->nb * 16 * s->HoWo * s->taps), s->N * s->nb, dw_cil_items, &j);
+        return T2C_OK;
+    }
     t2c_exec_for(t2c_exec_if(node->exec, s->N * s->Cout * s->Q * s->npairs * 2), s->N * s->Cout, dw_items, &j);
     return T2C_OK;
 }
@@ -526,7 +883,8 @@ static TDW int dw_general(int64_t m, int64_t sh, int64_t b, t2c_rounding mode)
     return r.general;
 }
 
-/* Whether dw_store_f64 is exact for one channel's (m, sh, b); its two constants if so. */
+/* Whether the float64 epilogue is exact for one channel's (m, sh, b) (2: and |q| < 2^30, so q
+ * rounds to int32 without the clamp); its two constants if so. */
 static int dw_f64_exact(const dw_simd *s, int esize, int64_t m, int64_t sh, int64_t b,
                         const t2c_requantize_params *p, double *mm, double *bb)
 {
@@ -544,7 +902,7 @@ static int dw_f64_exact(const dw_simd *s, int esize, int64_t m, int64_t sh, int6
     const double scale = ldexp(1.0, -(int)sh);
     *mm = (double)m * scale;
     *bb = (double)(p->rounding == T2C_ROUND_HALF_UP ? b + h : b) * scale;
-    return 1;
+    return (t >> sh) + 1 <= (unsigned __int128)1 << 30 ? 2 : 1; /* 2: |q| < 2^30 as well */
 }
 
 static int dw_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
@@ -563,15 +921,21 @@ static int dw_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
     if (!s->rq_params || !s->rq_general || !s->rq_dbl || !s->rq_mb)
         return 0;
     const int esize = (int)t2c_dtype_mem_size(rnode->outputs[0]->dtype);
+    int all_dbl = 2, all_b0 = 1;
     for (int64_t c = 0; c < s->Cout; c++) {
         s->rq_params[c] = p->multiplier[p->n_multiplier > 1 ? c : 0];
         s->rq_params[s->Cout + c] = p->shift[p->n_shift > 1 ? c : 0];
         s->rq_params[2 * s->Cout + c] = p->offset[p->n_offset > 1 ? c : 0];
         s->rq_general[c] = (uint8_t)dw_general(s->rq_params[c], s->rq_params[s->Cout + c],
                                                s->rq_params[2 * s->Cout + c], p->rounding);
-        s->rq_dbl[c] = (uint8_t)dw_f64_exact(s, esize, s->rq_params[c], s->rq_params[s->Cout + c],
-                                             s->rq_params[2 * s->Cout + c], p, &s->rq_mb[c], &s->rq_mb[s->Cout + c]);
+        const int e = dw_f64_exact(s, esize, s->rq_params[c], s->rq_params[s->Cout + c],
+                                   s->rq_params[2 * s->Cout + c], p, &s->rq_mb[c], &s->rq_mb[s->Cout + c]);
+        s->rq_dbl[c] = (uint8_t)e;
+        all_dbl = e < all_dbl ? e : all_dbl;
+        all_b0 &= e && s->rq_mb[s->Cout + c] == 0.0;
     }
+    s->all_b0 = all_b0;
+    s->all_dbl = all_dbl;
     s->rq_node = rnode;
     /* row = output channel (parameters only; the items address the output themselves) */
     s->rq = (t2c_gemm_requant){

@@ -6,7 +6,11 @@
  *    uint8/int8/uint4/int4 inputs, int8/int4 weights, zero points at the ends of the ranges,
  *    accumulator widths and overflow policies, batch 1..3, with 1 and 2 threads;
  *  - the fused epilogue under every rounding mode, per-channel and single parameters, with
- *    exported-style multipliers and with small ones where exact halves (ties) are frequent.
+ *    exported-style multipliers and with small ones where exact halves (ties) are frequent;
+ *  - the channels-in-lanes path (planes up to 256 pixels, fused): channel counts around the
+ *    16-lane blocks, 1x1 to 16x16 and odd planes, strides, dilation, the float64 epilogue with and
+ *    without its clamp, wrapped accumulators, signed and unsigned outputs, against hand-worked
+ *    values and the reference.
  * The variant must produce the reference's bytes; tests skip when the CPU lacks AVX-512 VNNI. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +121,71 @@ static void test_hand_worked(void **state)
             free(ref);
             tc_free(&c);
         }
+}
+
+/* Fuse requantize node q (already prepared on c's output) into the variant and run it; 0 when it
+ * declines. The output is first filled with 0x5A. */
+static int run_fused_dw(tcase *c, tcase *q, int threads)
+{
+    const t2c_kernel_variant *v = dw_variant();
+    t2c_error err = {0};
+    int fused = 0;
+    c->node.exec = pools[threads];
+    void *st = NULL;
+    if (v->supports(&c->node)) {
+        assert_int_equal(v->prepare(&c->node, &st, &err), T2C_OK);
+        if (v->fuse_prepare(&c->node, st, &q->node)) {
+            void *scratch = malloc(v->scratch_size(&c->node, st) + 64);
+            memset(q->tout.data, 0x5A, out_bytes(q));
+            assert_int_equal(v->run_fused(&c->node, st, scratch, &err), T2C_OK);
+            free(scratch);
+            fused = 1;
+        }
+        v->release(st);
+    }
+    c->node.exec = NULL;
+    return fused;
+}
+
+/* Fused, channels in lanes: 17 channels (a full block of 16 and one of 1) of 3x3 uint8 planes,
+ * channel c all 2c + 1; all-one 3x3 weights, pad 1, zero points 0; requantize m = 1, shift 0 to
+ * uint8: the box sums 4, 6 or 9 times 2c + 1 (corner, edge, centre), clamped at 255. */
+static void test_hand_worked_lanes(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    for (int threads = 1; threads <= 2; threads++) {
+        tcase c, q;
+        tc_init(&c, "conv2d");
+        const int64_t xd[4] = {1, 17, 3, 3}, wd[4] = {17, 1, 3, 3};
+        t2c_tensor *x = tc_input(&c, 0, T2C_UINT8, 4, xd, 0), *w = tc_input(&c, 1, T2C_INT8, 4, wd, 1);
+        for (int i = 0; i < 17 * 9; i++)
+            ((uint8_t *)x->data)[i] = (uint8_t)(2 * (i / 9) + 1), ((int8_t *)w->data)[i] = 1;
+        a_ints(&c, "pads", 4, 1, 1, 1, 1);
+        a_int(&c, "group", 17);
+        assert_int_equal(tc_prepare(&c, T2C_INT32), T2C_OK);
+        tc_init(&q, "requantize");
+        q.pin[0] = &c.tout;
+        q.node.n_inputs = 1;
+        const int64_t one = 1, zero = 0;
+        a_array(&q, "multiplier", 0, &one, 1);
+        a_array(&q, "shift", 1, &zero, 1);
+        assert_int_equal(tc_prepare(&q, T2C_UINT8), T2C_OK);
+        assert_true(run_fused_dw(&c, &q, threads));
+        const uint8_t *y = q.tout.data;
+        static const int k[9] = {4, 6, 4, 6, 9, 6, 4, 6, 4};
+        for (int ch = 0; ch < 17; ch++)
+            for (int i = 0; i < 9; i++) {
+                const int want = k[i] * (2 * ch + 1) > 255 ? 255 : k[i] * (2 * ch + 1);
+                if (y[ch * 9 + i] != want)
+                    fail_msg("%d threads: channel %d pixel %d is %d, want %d", threads, ch, i, y[ch * 9 + i], want);
+            }
+        assert_int_equal(y[4], 9), assert_int_equal(y[15 * 9 + 1], 186), assert_int_equal(y[16 * 9 + 4], 255);
+        tc_free(&q);
+        q.pin[0] = NULL;
+        tc_free(&c);
+    }
 }
 
 /* ---------------------------------------------------------------- random depthwise nodes */
@@ -355,10 +424,154 @@ static void test_fused_requantize_ties(void **state)
     fused_run(1);
 }
 
+/* ---------------------------------------------------------------- channels in lanes */
+
+/* A fused depthwise node on a small plane (the channels-in-lanes path: H * W <= 256, one channel
+ * per group). kind: 0 exported-style multipliers (|q| small: no float64 clamp), 1 large q (the
+ * clamp), 2 ties (small multipliers and shifts), 3 wrapped accumulators. */
+static void gen_lanes(rng *r, tcase *c, int kind)
+{
+    tc_init(c, "conv2d");
+    const t2c_dtype xd = act_types[rin(r, 0, 3)], wd = chance(r, 70) ? T2C_INT8 : T2C_INT4;
+    static const int64_t chans[12] = {1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 50, 64};
+    static const int64_t planes[10][2] = {{1, 1}, {7, 7}, {14, 14}, {16, 16}, {5, 9}, {3, 40}, {17, 15}, {2, 1}, {9, 28}, {11, 13}};
+    const int64_t C = chans[rin(r, 0, 11)];
+    const int64_t KH = chance(r, 60) ? 3 : rin(r, 1, 5), KW = chance(r, 70) ? KH : rin(r, 1, 5);
+    const int64_t sw = chance(r, 60) ? 1 : 2, sh = chance(r, 85) ? sw : rin(r, 1, 3);
+    const int64_t dh = chance(r, 80) ? 1 : 2, dw = chance(r, 80) ? 1 : 2;
+    const int64_t pt = rin(r, 0, KH / 2 + 1), pl = rin(r, 0, KW / 2 + 1), pb = rin(r, 0, KH / 2 + 1), pr = rin(r, 0, KW / 2 + 1);
+    int64_t H = planes[rin(r, 0, 9)][0], W = planes[rin(r, 0, 9)][1];
+    if (chance(r, 50))
+        H = planes[rin(r, 0, 9)][0], W = H > 1 ? planes[rin(r, 0, 9)][1] : W;
+    const int64_t mh = dh * (KH - 1) + 1 - pt - pb, mw = dw * (KW - 1) + 1 - pl - pr;
+    H = H < mh ? mh : H, W = W < mw ? mw : W;
+    while (H * W > 256)
+        W > 1 ? W-- : H--;
+    const int64_t N = rin(r, 1, 2);
+    const int64_t xd4[4] = {N, C, H, W}, wd4[4] = {C, 1, KH, KW}, bd[1] = {C};
+    t2c_tensor *x = tc_input(c, 0, xd, 4, xd4, 0), *w = tc_input(c, 1, wd, 4, wd4, 1);
+    fill(r, x);
+    fill(r, w);
+    if (chance(r, 80)) {
+        t2c_tensor *b = tc_input(c, 2, T2C_INT32, 1, bd, 1);
+        for (int64_t i = 0; i < C; i++)
+            ((int32_t *)b->data)[i] = (int32_t)rin(r, -(1 << 18), 1 << 18);
+    }
+    a_ints(c, "strides", 2, sh, sw, 0, 0);
+    a_ints(c, "pads", 4, pt, pl, pb, pr);
+    a_ints(c, "dilations", 2, dh, dw, 0, 0);
+    a_int(c, "group", C);
+    a_int(c, "x_zero_point", pick_zp(r, xd));
+    if (chance(r, 50))
+        a_int(c, "w_zero_point", pick_zp(r, wd));
+    if (kind == 3) {
+        a_int(c, "acc_bits", rin(r, 10, 24));
+        a_str(c, "overflow", "wrap");
+    }
+}
+
+static void test_lanes_fused(void **state)
+{
+    (void)state;
+    if (!have_vnni())
+        skip();
+    int runs = 0, kinds[4] = {0}, modes[5] = {0}, partial = 0, tiny = 0, strided = 0, signed_out = 0;
+    for (uint64_t seed = 1; seed <= 900; seed++) {
+        rng r = {seed * 0x94D049BB133111EBULL + 11};
+        const int kind = (int)(seed % 4), mode = (int)(seed / 4 % 5);
+        tcase c, q;
+        gen_lanes(&r, &c, kind);
+        if (tc_prepare(&c, T2C_INT32) != T2C_OK) {
+            tc_free(&c);
+            continue;
+        }
+        unsigned char *cref = run_ref(&c); /* c.tout: the requantize reference's input */
+        if (!cref) {
+            tc_free(&c);
+            continue;
+        }
+        free(cref);
+        tc_init(&q, "requantize");
+        q.pin[0] = &c.tout;
+        q.node.n_inputs = 1;
+        a_str(&q, "rounding", rounding_names[mode]);
+        const int64_t C = chance(&r, 80) ? c.tout.dims[1] : 1;
+        int64_t *arr[3];
+        for (int k = 0; k < 3; k++)
+            arr[k] = malloc(sizeof(int64_t) * (size_t)C);
+        const int zoff = chance(&r, 50); /* no offsets: the B = 0 epilogue (half_even, floor) */
+        for (int64_t i = 0; i < C; i++) {
+            if (kind == 2) {
+                fused_params(&r, mode, 1, &arr[0][i], &arr[1][i], &arr[2][i]);
+                continue;
+            }
+            arr[0][i] = kind == 1 ? rin(&r, 1 << 28, INT32_MAX) : rin(&r, 1 << 29, 1 << 30);
+            arr[0][i] = mode != 4 && chance(&r, 30) ? -arr[0][i] : arr[0][i];
+            arr[1][i] = kind == 1 ? rin(&r, 0, 6) : rin(&r, 30, 40);
+            arr[2][i] = mode == 4 || zoff ? 0 : rin(&r, -((int64_t)1 << 36), (int64_t)1 << 36);
+        }
+        a_array(&q, "multiplier", 0, arr[0], C);
+        a_array(&q, "shift", 1, arr[1], C);
+        a_array(&q, "offset", 2, arr[2], C);
+        for (int k = 0; k < 3; k++)
+            free(arr[k]);
+        static const t2c_dtype od[4] = {T2C_UINT8, T2C_INT8, T2C_UINT4, T2C_INT4};
+        const t2c_dtype y = od[rin(&r, 0, 3)];
+        const int64_t zp = rval(&r, y);
+        a_int(&q, "zero_point", zp);
+        const int64_t lo = chance(&r, 50) ? zp : t2c_dtype_min(y) + rin(&r, 0, 3); /* ReLU-style */
+        const int64_t hi = t2c_dtype_max(y) - rin(&r, 0, 3);
+        if (chance(&r, 50))
+            a_int(&q, "lo", lo);
+        if (chance(&r, 30) && hi >= lo)
+            a_int(&q, "hi", hi);
+        t2c_error err = {0};
+        const t2c_status st = tc_prepare(&q, y);
+        if (st != T2C_OK)
+            fail_msg("seed %llu: requantize: %s", (unsigned long long)seed, t2c_strerror(st));
+        assert_int_equal(q.def->run(&q.node, NULL, &err), T2C_OK);
+        const size_t nb = out_bytes(&q);
+        unsigned char *want = malloc(nb);
+        memcpy(want, q.tout.data, nb);
+        for (int threads = 1; threads <= 2; threads++) {
+            if (!run_fused_dw(&c, &q, threads))
+                break;
+            if (memcmp(q.tout.data, want, nb) != 0)
+                for (size_t k = 0; k < nb; k++)
+                    if (((unsigned char *)q.tout.data)[k] != want[k])
+                        fail_msg("seed %llu (kind %d, %s), %d threads: byte %zu is %d, the reference %d",
+                                 (unsigned long long)seed, kind, rounding_names[mode], threads, k,
+                                 ((unsigned char *)q.tout.data)[k], want[k]);
+            if (threads == 1) {
+                runs++, kinds[kind]++, modes[mode]++;
+                partial += c.tin[0].dims[1] % 16 != 0;
+                tiny += c.tin[0].dims[2] * c.tin[0].dims[3] <= 3;
+                strided += ((const t2c_conv2d_params *)c.node.params)->stride_w == 2;
+                signed_out += y == T2C_INT8 || y == T2C_INT4;
+            }
+        }
+        free(want);
+        tc_free(&q);
+        q.pin[0] = NULL;
+        tc_free(&c);
+    }
+    print_message("  %d fused small-plane runs (kinds %d %d %d %d): %d partial blocks, %d planes <= 3 pixels, "
+                  "%d stride 2, %d signed outputs\n", runs, kinds[0], kinds[1], kinds[2], kinds[3], partial, tiny,
+                  strided, signed_out);
+    assert_true(runs > 700);
+    for (int k = 0; k < 4; k++)
+        assert_true(kinds[k] > 120);
+    for (int m = 0; m < 5; m++)
+        assert_true(modes[m] > 100);
+    assert_true(partial > 300 && tiny > 20 && strided > 200 && signed_out > 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_worked),
+        cmocka_unit_test(test_hand_worked_lanes),
+        cmocka_unit_test(test_lanes_fused),
         cmocka_unit_test(test_random_dw),
         cmocka_unit_test(test_mobilenet_shapes),
         cmocka_unit_test(test_fused_requantize),
