@@ -217,6 +217,144 @@ static inline size_t out_bytes(const tcase *c)
     return (size_t)t2c_tensor_numel(&c->tout) * t2c_dtype_mem_size(c->tout.dtype);
 }
 
+/* Reference output bytes of the prepared node (malloc'd), or NULL if the reference fails. */
+static inline unsigned char *run_ref(tcase *c)
+{
+    t2c_error err = {0};
+    if (c->def->run(&c->node, NULL, &err) != T2C_OK)
+        return NULL;
+    unsigned char *want = malloc(out_bytes(c));
+    memcpy(want, c->tout.data, out_bytes(c));
+    return want;
+}
+
+/* The int32 output of c equals want, else fail naming the first differing element. */
+static inline void expect_same(const tcase *c, const unsigned char *want, uint64_t seed, int threads)
+{
+    if (memcmp(c->tout.data, want, out_bytes(c)) == 0)
+        return;
+    for (int64_t k = 0; k < t2c_tensor_numel(&c->tout); k++)
+        if (((const int32_t *)c->tout.data)[k] != ((const int32_t *)want)[k])
+            fail_msg("seed %llu, %d threads: element %lld is %d, the reference %d", (unsigned long long)seed,
+                     threads, (long long)k, ((const int32_t *)c->tout.data)[k], ((const int32_t *)want)[k]);
+}
+
+/* ---------------------------------------------------------------- fused requantize */
+
+static const char *const rounding_mode_names[5] = {"half_even", "half_up", "half_away", "floor", "tflite"};
+
+/* Random requantize parameters for rounding mode `mode` (index into rounding_mode_names). ties: small
+ * multipliers and shifts make exact halves frequent (the rounding modes differ there). */
+static inline void fused_params(rng *r, int mode, int ties, int64_t *m, int64_t *sh, int64_t *off)
+{
+    if (ties) {
+        static const int64_t ms[6] = {1, 3, 5, -1, -3, 7};
+        *m = mode == 4 ? rin(r, 1, 7) : ms[rin(r, 0, 5)];
+        *sh = rin(r, 0, 5);
+        *off = mode == 4 ? 0 : rin(r, -40, 40);
+        return;
+    }
+    *m = mode == 4 ? rin(r, 0, INT32_MAX) : rin(r, -INT32_MAX, INT32_MAX);
+    if (chance(r, 10))
+        *m = chance(r, 50) ? 1 : mode == 4 ? INT32_MAX : -INT32_MAX;
+    else if (chance(r, 30))
+        *m = rin(r, 1 << 29, 1 << 30); /* 32-bit fixed-point multipliers as exported */
+    *sh = chance(r, 10) ? rin(r, 0, 62) : rin(r, 25, 48);
+    *off = mode == 4 || chance(r, 50) ? 0 : rin(r, -((int64_t)1 << 45), (int64_t)1 << 45);
+}
+
+/* Run variant v on conv node c fused with requantize node q (prepared on c's output), on `exec`;
+ * 0 when v declines c or the fusion. q's output is first filled with 0x5A. */
+static inline int variant_run_fused(const t2c_kernel_variant *v, tcase *c, tcase *q, t2c_exec *exec)
+{
+    t2c_error err = {0};
+    int fused = 0;
+    c->node.exec = exec;
+    void *st = NULL;
+    if (v->supports(&c->node)) {
+        assert_int_equal(v->prepare(&c->node, &st, &err), T2C_OK);
+        if (v->fuse_prepare(&c->node, st, &q->node)) {
+            void *scratch = malloc(v->scratch_size(&c->node, st) + 64);
+            memset(q->tout.data, 0x5A, out_bytes(q));
+            assert_int_equal(v->run_fused(&c->node, st, scratch, &err), T2C_OK);
+            free(scratch);
+            fused = 1;
+        }
+        v->release(st);
+    }
+    c->node.exec = NULL;
+    return fused;
+}
+
+/* 700 random conv nodes from gen(r, c, big) (big for every 25th seed), each followed by a random
+ * requantize (rounding mode seed % 5, per-channel parameters 70 % of the time, any output dtype;
+ * ties: small multipliers, narrow outputs); v fused with it must give the bytes of the two
+ * reference ops, with 1 and 2 threads. At least min_fused fused runs, min_mode per mode. */
+static inline void fused_random_run(const t2c_kernel_variant *v, void (*gen)(rng *, tcase *, int), uint64_t salt,
+                                    int ties, int min_fused, int min_mode)
+{
+    int fused = 0, modes[5] = {0};
+    for (uint64_t seed = 1; seed <= 700; seed++) {
+        rng r = {seed * 0xBF58476D1CE4E5B9ULL + salt + (uint64_t)ties};
+        tcase c, q;
+        gen(&r, &c, seed % 25 == 0);
+        if (tc_prepare(&c, T2C_INT32) != T2C_OK) {
+            tc_free(&c);
+            continue;
+        }
+        unsigned char *cref = run_ref(&c); /* c.tout: the requantize reference's input */
+        if (!cref || !v->supports(&c.node)) {
+            free(cref);
+            tc_free(&c);
+            continue;
+        }
+        free(cref);
+        tc_init(&q, "requantize");
+        q.pin[0] = &c.tout;
+        q.node.n_inputs = 1;
+        const int mode = (int)(seed % 5);
+        a_str(&q, "rounding", rounding_mode_names[mode]);
+        const int64_t C = chance(&r, 70) ? c.tout.dims[1] : 1;
+        int64_t *arr[3];
+        for (int k = 0; k < 3; k++)
+            arr[k] = malloc(sizeof(int64_t) * (size_t)C);
+        for (int64_t i = 0; i < C; i++)
+            fused_params(&r, mode, ties, &arr[0][i], &arr[1][i], &arr[2][i]);
+        a_array(&q, "multiplier", 0, arr[0], C);
+        a_array(&q, "shift", 1, arr[1], C);
+        a_array(&q, "offset", 2, arr[2], C);
+        for (int k = 0; k < 3; k++)
+            free(arr[k]);
+        static const t2c_dtype od[6] = {T2C_INT8, T2C_UINT8, T2C_INT4, T2C_UINT4, T2C_INT16, T2C_INT32};
+        const t2c_dtype y = od[rin(&r, 0, ties ? 3 : 5)];
+        a_int(&q, "zero_point", rval(&r, y));
+        if (chance(&r, 50))
+            a_int(&q, "lo", t2c_dtype_min(y) + rin(&r, 0, 3));
+        t2c_error err = {0};
+        assert_int_equal(tc_prepare(&q, y), T2C_OK);
+        assert_int_equal(q.def->run(&q.node, NULL, &err), T2C_OK);
+        const size_t nb = out_bytes(&q);
+        unsigned char *want = malloc(nb);
+        memcpy(want, q.tout.data, nb);
+        for (int threads = 1; threads <= 2; threads++) {
+            if (!variant_run_fused(v, &c, &q, pools[threads]))
+                break;
+            if (memcmp(q.tout.data, want, nb) != 0)
+                fail_msg("seed %llu, %d threads: %s fused with requantize (%s) differs from the reference",
+                         (unsigned long long)seed, threads, v->name, rounding_mode_names[mode]);
+            fused++, modes[mode]++;
+        }
+        free(want);
+        tc_free(&q);
+        q.pin[0] = NULL;
+        tc_free(&c);
+    }
+    print_message("  %d fused runs%s equal to the two reference ops\n", fused, ties ? " (ties)" : "");
+    assert_true(fused > min_fused);
+    for (int m = 0; m < 5; m++)
+        assert_true(modes[m] > min_mode);
+}
+
 #endif /* VARIANT_TEST_NO_NODE */
 
 #endif
