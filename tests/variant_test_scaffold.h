@@ -239,6 +239,25 @@ static inline void expect_same(const tcase *c, const unsigned char *want, uint64
                      threads, (long long)k, ((const int32_t *)c->tout.data)[k], ((const int32_t *)want)[k]);
 }
 
+/* The reference's output of the prepared node c against v's with 1 and 2 threads: 0 when v
+ * declines c (nothing checked), else 1 after both matched; fails on a difference, or when v
+ * takes a node whose reference fails. */
+static inline int variant_matches_ref(const t2c_kernel_variant *v, tcase *c, uint64_t seed)
+{
+    unsigned char *want = run_ref(c);
+    int took = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        if (!variant_run(v, &c->node, pools[threads], &c->tout))
+            break;
+        if (!want)
+            fail_msg("seed %llu: %s takes a node whose reference fails", (unsigned long long)seed, v->name);
+        expect_same(c, want, seed, threads);
+        took = 1;
+    }
+    free(want);
+    return took;
+}
+
 /* ---------------------------------------------------------------- fused requantize */
 
 static const char *const rounding_mode_names[5] = {"half_even", "half_up", "half_away", "floor", "tflite"};
