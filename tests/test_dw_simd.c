@@ -33,14 +33,6 @@ static const char *const DW = "conv2d.simd-dw-avx512vnni";
 
 #include "variant_test_scaffold.h"
 
-/* zero point: 0, either end of the range, or anywhere */
-static int64_t pick_zp(rng *r, t2c_dtype d)
-{
-    const int k = (int)rin(r, 0, 4);
-    const int64_t z = t2c_dtype_min(d) <= 0 ? 0 : t2c_dtype_min(d);
-    return k == 0 ? z : k == 1 ? t2c_dtype_min(d) : k == 2 ? t2c_dtype_max(d) : rval(r, d);
-}
-
 /* ---------------------------------------------------------------- the variant */
 
 
@@ -178,9 +170,9 @@ static void gen_dw(rng *r, tcase *c, int big)
     a_ints(c, "pads", 4, pt, pl, pb, pr);
     a_ints(c, "dilations", 2, dh, dw, 0, 0);
     a_int(c, "group", C);
-    a_int(c, "x_zero_point", pick_zp(r, xd));
+    a_int(c, "x_zero_point", pick_zp_ends(r, xd));
     if (chance(r, 60))
-        a_int(c, "w_zero_point", pick_zp(r, wd));
+        a_int(c, "w_zero_point", pick_zp_ends(r, wd));
     if (chance(r, 20)) {
         static const char *const pol[3] = {"error", "wrap", "saturate"};
         a_int(c, "acc_bits", rin(r, 8, 32));
@@ -306,9 +298,9 @@ static void gen_lanes(rng *r, tcase *c, int kind)
     a_ints(c, "pads", 4, pt, pl, pb, pr);
     a_ints(c, "dilations", 2, dh, dw, 0, 0);
     a_int(c, "group", C);
-    a_int(c, "x_zero_point", pick_zp(r, xd));
+    a_int(c, "x_zero_point", pick_zp_ends(r, xd));
     if (chance(r, 50))
-        a_int(c, "w_zero_point", pick_zp(r, wd));
+        a_int(c, "w_zero_point", pick_zp_ends(r, wd));
     if (kind == 3) {
         a_int(c, "acc_bits", rin(r, 10, 24));
         a_str(c, "overflow", "wrap");

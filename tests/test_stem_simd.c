@@ -32,14 +32,6 @@ static const char *const STEM = "conv2d.simd-stem-avx512vnni";
 
 #include "variant_test_scaffold.h"
 
-/* zero point: 0, either end of the range, or anywhere */
-static int64_t pick_zp(rng *r, t2c_dtype d)
-{
-    const int k = (int)rin(r, 0, 4);
-    const int64_t z = t2c_dtype_min(d) <= 0 ? 0 : t2c_dtype_min(d);
-    return k == 0 ? z : k == 1 ? t2c_dtype_min(d) : k == 2 ? t2c_dtype_max(d) : rval(r, d);
-}
-
 /* ---------------------------------------------------------------- the variant */
 
 static const t2c_kernel_variant *stem_variant(void) { return variant_named("conv2d", STEM); }
@@ -125,9 +117,9 @@ static void gen_stem(rng *r, tcase *c, int big)
     a_ints(c, "strides", 2, sh, sw, 0, 0);
     a_ints(c, "pads", 4, pt, pl, pb, pr);
     a_ints(c, "dilations", 2, dh, dw, 0, 0);
-    a_int(c, "x_zero_point", pick_zp(r, xd));
+    a_int(c, "x_zero_point", pick_zp_ends(r, xd));
     if (chance(r, 25))
-        a_int(c, "w_zero_point", pick_zp(r, wd)); /* folded into int4 weights; int8 ones mostly decline */
+        a_int(c, "w_zero_point", pick_zp_ends(r, wd)); /* folded into int4 weights; int8 ones mostly decline */
     if (chance(r, 20)) {
         static const char *const pol[3] = {"error", "wrap", "saturate"};
         a_int(c, "acc_bits", rin(r, 8, 32));

@@ -49,6 +49,14 @@ static inline void fill(rng *r, t2c_tensor *t)
         t2c_tensor_set_int(t, i, rval(r, t->dtype));
 }
 
+/* A zero point of dtype d: 0 (or the range's low end if 0 is outside it), either end, or anywhere. */
+static inline int64_t pick_zp_ends(rng *r, t2c_dtype d)
+{
+    const int k = (int)rin(r, 0, 4);
+    const int64_t z = t2c_dtype_min(d) <= 0 ? 0 : t2c_dtype_min(d);
+    return k == 0 ? z : k == 1 ? t2c_dtype_min(d) : k == 2 ? t2c_dtype_max(d) : rval(r, d);
+}
+
 /* ---------------------------------------------------------------- thread pools */
 
 static t2c_exec *pools[4]; /* index = threads: 1 (NULL: the caller's thread), 2, 3 */
