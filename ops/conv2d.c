@@ -10,6 +10,7 @@
  * The accumulator has acc_bits (2..32) bits and the overflow policy error/wrap/saturate.
  */
 #include "conv2d.h"
+#include "t2c_weighted.h"
 
 #include <string.h>
 
@@ -518,8 +519,6 @@ t2c_status t2c_conv2d_ref(const t2c_conv2d_params *p, const t2c_tensor *x, const
 
 /* ---------------------------------------------------------------- checks and op glue */
 
-static int in_dtype_range(t2c_dtype d, int64_t v) { return v >= t2c_dtype_min(d) && v <= t2c_dtype_max(d); }
-
 /* Output extent floor((in + pads - (dil*(k-1) + 1)) / stride) + 1, or 0 when it is < 1. */
 static int64_t conv_out_size(int64_t in, int64_t pad_a, int64_t pad_b, int64_t k, int64_t dil,
                              int64_t stride)
@@ -601,28 +600,13 @@ int64_t t2c_conv_macs(const t2c_node *node)
 t2c_status t2c_conv2d_infer(const t2c_conv2d_params *p, const t2c_tensor *x, const t2c_tensor *w,
                             const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
 {
-    if (x->dtype != T2C_INT4 && x->dtype != T2C_UINT4 && x->dtype != T2C_INT8 && x->dtype != T2C_UINT8)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "input dtype %s is not int4/uint4/int8/uint8",
-                             t2c_dtype_name(x->dtype));
-    if (w->dtype != T2C_INT4 && w->dtype != T2C_INT8)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "weight dtype %s is not int4/int8",
-                             t2c_dtype_name(w->dtype));
-    if (bias && bias->dtype != T2C_INT32)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "bias dtype %s is not int32", t2c_dtype_name(bias->dtype));
-    if (y->dtype != T2C_DTYPE_INVALID && y->dtype != T2C_INT32)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "output dtype %s is not int32", t2c_dtype_name(y->dtype));
-    if (p->acc_bits < 2 || p->acc_bits > 32 || (int)p->overflow < 0 || p->overflow >= T2C_OVERFLOW_COUNT)
-        return t2c_error_set(err, T2C_ERR_ATTR, "acc_bits = %d must be 2..32 with a valid overflow policy",
-                             p->acc_bits);
-    if (!in_dtype_range(x->dtype, p->x_zero_point))
-        return t2c_error_set(err, T2C_ERR_ATTR, "x_zero_point = %lld is outside the %s range",
-                             (long long)p->x_zero_point, t2c_dtype_name(x->dtype));
-    if (!in_dtype_range(w->dtype, p->w_zero_point))
-        return t2c_error_set(err, T2C_ERR_ATTR, "w_zero_point = %lld is outside the %s range",
-                             (long long)p->w_zero_point, t2c_dtype_name(w->dtype));
+    t2c_status st = t2c_weighted_check(x, w, bias, y, p->x_zero_point, p->w_zero_point, p->acc_bits, p->overflow,
+                                       err);
+    if (st != T2C_OK)
+        return st;
     const t2c_conv_window win = {p->stride_h,   p->stride_w,   p->pad_top, p->pad_left, p->pad_bottom,
                                  p->pad_right,  p->dilation_h, p->dilation_w, p->group};
-    t2c_status st = t2c_conv_window_infer(&win, x, w, bias, y, err);
+    st = t2c_conv_window_infer(&win, x, w, bias, y, err);
     if (st == T2C_OK)
         y->dtype = T2C_INT32;
     return st;
@@ -632,26 +616,14 @@ static t2c_status conv2d_prepare(t2c_node *node, t2c_error *err)
 {
     t2c_conv2d_params *p = node->params;
     t2c_conv_window win;
-    int64_t i64;
-    int e;
     t2c_status st;
-    if (node->n_inputs < 2 || node->n_inputs > 3 || !node->inputs[0] || !node->inputs[1] ||
-        node->n_outputs != 1 || !node->outputs[0])
-        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "needs input, weight, optional bias and one output");
-    if ((st = t2c_conv_window_read(node, &win, err)) != T2C_OK)
+    if ((st = t2c_weighted_read(node, &p->x_zero_point, &p->w_zero_point, &p->acc_bits, &p->overflow, err)) != T2C_OK ||
+        (st = t2c_conv_window_read(node, &win, err)) != T2C_OK)
         return st;
     p->stride_h = win.stride_h, p->stride_w = win.stride_w;
     p->pad_top = win.pad_top, p->pad_left = win.pad_left, p->pad_bottom = win.pad_bottom, p->pad_right = win.pad_right;
     p->dilation_h = win.dilation_h, p->dilation_w = win.dilation_w;
     p->group = win.group;
-    if ((st = t2c_attr_int(node, "x_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->x_zero_point, err)) != T2C_OK ||
-        (st = t2c_attr_int(node, "w_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->w_zero_point, err)) != T2C_OK ||
-        (st = t2c_attr_int(node, "acc_bits", 0, 32, 2, 32, &i64, err)) != T2C_OK ||
-        (st = t2c_attr_enum(node, "overflow", 0, T2C_OVERFLOW_ERROR, t2c_overflow_names, T2C_OVERFLOW_COUNT,
-                            &e, err)) != T2C_OK)
-        return st;
-    p->acc_bits = (int)i64;
-    p->overflow = (t2c_overflow)e;
     return t2c_conv2d_infer(p, node->inputs[0], node->inputs[1], node->n_inputs > 2 ? node->inputs[2] : NULL,
                             node->outputs[0], err);
 }

@@ -7,6 +7,7 @@
  * The accumulator has acc_bits (2..32) bits and the overflow policy error/wrap/saturate.
  */
 #include "linear.h"
+#include "t2c_weighted.h"
 
 static const char *const linear_roles[] = {"input", "weight", "bias"};
 
@@ -123,31 +124,14 @@ t2c_status t2c_linear_ref(const t2c_linear_params *p, const t2c_tensor *x, const
 
 /* ---------------------------------------------------------------- checks and op glue */
 
-static int in_dtype_range(t2c_dtype d, int64_t v) { return v >= t2c_dtype_min(d) && v <= t2c_dtype_max(d); }
-
 t2c_status t2c_linear_infer(const t2c_linear_params *p, const t2c_tensor *x, const t2c_tensor *w,
                             const t2c_tensor *bias, t2c_tensor *y, t2c_error *err)
 {
     char s1[128], s2[128];
-    if (x->dtype != T2C_INT4 && x->dtype != T2C_UINT4 && x->dtype != T2C_INT8 && x->dtype != T2C_UINT8)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "input dtype %s is not int4/uint4/int8/uint8",
-                             t2c_dtype_name(x->dtype));
-    if (w->dtype != T2C_INT4 && w->dtype != T2C_INT8)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "weight dtype %s is not int4/int8",
-                             t2c_dtype_name(w->dtype));
-    if (bias && bias->dtype != T2C_INT32)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "bias dtype %s is not int32", t2c_dtype_name(bias->dtype));
-    if (y->dtype != T2C_DTYPE_INVALID && y->dtype != T2C_INT32)
-        return t2c_error_set(err, T2C_ERR_DTYPE, "output dtype %s is not int32", t2c_dtype_name(y->dtype));
-    if (p->acc_bits < 2 || p->acc_bits > 32 || (int)p->overflow < 0 || p->overflow >= T2C_OVERFLOW_COUNT)
-        return t2c_error_set(err, T2C_ERR_ATTR, "acc_bits = %d must be 2..32 with a valid overflow policy",
-                             p->acc_bits);
-    if (!in_dtype_range(x->dtype, p->x_zero_point))
-        return t2c_error_set(err, T2C_ERR_ATTR, "x_zero_point = %lld is outside the %s range",
-                             (long long)p->x_zero_point, t2c_dtype_name(x->dtype));
-    if (!in_dtype_range(w->dtype, p->w_zero_point))
-        return t2c_error_set(err, T2C_ERR_ATTR, "w_zero_point = %lld is outside the %s range",
-                             (long long)p->w_zero_point, t2c_dtype_name(w->dtype));
+    t2c_status st = t2c_weighted_check(x, w, bias, y, p->x_zero_point, p->w_zero_point, p->acc_bits, p->overflow,
+                                       err);
+    if (st != T2C_OK)
+        return st;
     if (x->rank < 2 || x->rank > T2C_MAX_RANK || w->rank != 2)
         return t2c_error_set(err, T2C_ERR_SHAPE, "input %s must be [N, ..., K] and weight %s [M, K]",
                              t2c_shape_str(x, s1, sizeof s1), t2c_shape_str(w, s2, sizeof s2));
@@ -171,20 +155,9 @@ t2c_status t2c_linear_infer(const t2c_linear_params *p, const t2c_tensor *x, con
 static t2c_status linear_prepare(t2c_node *node, t2c_error *err)
 {
     t2c_linear_params *p = node->params;
-    int64_t i64;
-    int e;
-    t2c_status st;
-    if (node->n_inputs < 2 || node->n_inputs > 3 || !node->inputs[0] || !node->inputs[1] ||
-        node->n_outputs != 1 || !node->outputs[0])
-        return t2c_error_set(err, T2C_ERR_INVALID_ARG, "needs input, weight, optional bias and one output");
-    if ((st = t2c_attr_int(node, "x_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->x_zero_point, err)) != T2C_OK ||
-        (st = t2c_attr_int(node, "w_zero_point", 0, 0, INT32_MIN, INT32_MAX, &p->w_zero_point, err)) != T2C_OK ||
-        (st = t2c_attr_int(node, "acc_bits", 0, 32, 2, 32, &i64, err)) != T2C_OK ||
-        (st = t2c_attr_enum(node, "overflow", 0, T2C_OVERFLOW_ERROR, t2c_overflow_names, T2C_OVERFLOW_COUNT,
-                            &e, err)) != T2C_OK)
+    t2c_status st = t2c_weighted_read(node, &p->x_zero_point, &p->w_zero_point, &p->acc_bits, &p->overflow, err);
+    if (st != T2C_OK)
         return st;
-    p->acc_bits = (int)i64;
-    p->overflow = (t2c_overflow)e;
     return t2c_linear_infer(p, node->inputs[0], node->inputs[1], node->n_inputs > 2 ? node->inputs[2] : NULL,
                             node->outputs[0], err);
 }
