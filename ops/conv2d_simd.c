@@ -24,6 +24,13 @@
  *             are the grid q = oh*Wq + ow of the (phase) plane pitch Wq, so every im2col row is
  *             one contiguous run (64 columns = one load per row); the epilogue drops the grid
  *             columns ow >= Wo (t2c_gemm_vmap);
+ *   in place — the virtual path with w_zero_point 0 and input channels per group a multiple of 4
+ *             (ResNet's 3x3 convs): nothing is packed. The pad pass writes the planes
+ *             channel-interleaved by 4 as uint8 ([Cin / 4][phases][grid][4 channels], borders =
+ *             the shifted zero point) and A's k is reordered to (channel quad, kh, kw, ci % 4),
+ *             so group k4 of 16 grid columns is one 64-byte load at a per-k4 offset: exactly a
+ *             B block (t2c_gemm_tile.boff). The transposed tiles compress their pixels from
+ *             there as well. (za != 0 needs per-column sums of B: packed path.)
  *   generic — any other geometry: t2c_im2col_row into a temporary row, then interleaved.
  */
 #include <immintrin.h>
@@ -62,6 +69,12 @@ typedef struct conv_simd {
     int64_t Hq, Wq, plane; /* phase plane; bytes of all ps*ps phases of one channel */
     int phases_used;   /* bit (r % 2) * 2 + (c % 2): a tap reads that phase (stride 2) */
     int64_t *koff;     /* per k: offset of (ci, kh, kw) from a group's first plane */
+    /* in place (quad): the padded planes are channel-interleaved by 4 ([Cin / 4][phases][grid]
+     * [4 channels]) and A's k runs (channel quad, kh, kw, channel % 4), so the 16 grid columns
+     * of one k4 are one 64-byte load in the B block layout: the GEMM reads B where it lies */
+    int quad;
+    int64_t plane4;    /* bytes of one channel quad's ps*ps interleaved phases */
+    int64_t *boff;     /* per k4: offset of (quad, kh, kw) from a group's first quad */
     int64_t ncols;     /* GEMM columns per image and group: P, or (Ho - 1) * Wq + Wo */
     size_t pad_bytes;  /* shared padded input, at the start of the scratch */
     /* transposed GEMM (virtual path, one group): output channels in the vector lanes, pixels
@@ -100,10 +113,17 @@ static void conv_simd_release(void *state)
     free(s->a);
     free(s->row_add);
     free(s->koff);
+    free(s->boff);
     free(s->rq_params);
     free(s->wt);
     free(s->qmask);
     free(s);
+}
+
+/* Per-thread packed pixel chunk (none when B is read in place). */
+static size_t panel_bytes(const conv_simd *s)
+{
+    return s->quad ? 0 : t2c_align64((size_t)s->pblk * s->b_block);
 }
 
 static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err, t2c_simd_isa isa)
@@ -133,7 +153,27 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
         conv_simd_release(s);
         return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory packing weights");
     }
+    const t2c_im2col *geo = &s->geo;
+    s->virt = isa == T2C_SIMD_AVX512VNNI && !geo->direct && geo->sw == geo->sh && (geo->sw == 1 || geo->sw == 2);
+    /* the in-place B has no column sums (za != 0) and no partial channel quads */
+    s->quad = s->virt && s->za == 0 && geo->cin_g % 4 == 0;
     const int8_t *wd = w->data;
+    int8_t *wq = NULL;
+    if (s->quad) {
+        /* k = (ci, kh, kw) -> ((ci / 4, kh, kw), ci % 4) */
+        const int64_t taps = geo->KH * geo->KW;
+        wq = malloc((size_t)(s->Cout * s->K));
+        if (!wq) {
+            conv_simd_release(s);
+            return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory packing weights");
+        }
+        for (int64_t co = 0; co < s->Cout; co++)
+            for (int64_t k = 0; k < s->K; k++) {
+                const int64_t ci = k / taps, t = k % taps;
+                wq[co * s->K + ((ci / 4) * taps + t) * 4 + ci % 4] = wd[co * s->K + k];
+            }
+        wd = wq;
+    }
     const int32_t *bd = bias ? bias->data : NULL;
     for (int64_t g = 0; g < s->G; g++) {
         int32_t *sums = s->row_add + g * s->cout_g;
@@ -146,8 +186,6 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
     }
 
     s->ncols = s->P;
-    const t2c_im2col *geo = &s->geo;
-    s->virt = isa == T2C_SIMD_AVX512VNNI && !geo->direct && geo->sw == geo->sh && (geo->sw == 1 || geo->sw == 2);
     if (s->virt) {
         const int64_t ps = s->ps = geo->sw;
         s->bottom = p->pad_bottom, s->right = p->pad_right;
@@ -157,7 +195,9 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
         /* + one channel of slack: the grid reads run up to a plane past the last one */
         s->pad_bytes = t2c_align64((size_t)((s->N * geo->Cin + 1) * s->plane) + 128);
         s->koff = malloc(sizeof(int64_t) * (size_t)s->K);
-        if (!s->koff) {
+        s->boff = malloc(sizeof(int64_t) * (size_t)t2c_gemm_k4(s->K));
+        if (!s->koff || !s->boff) {
+            free(wq);
             conv_simd_release(s);
             return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory");
         }
@@ -168,6 +208,18 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
             s->phases_used |= 1 << ((r % ps) * ps + c % ps);
         }
         s->ncols = (geo->Ho - 1) * s->Wq + geo->Wo;
+        if (s->quad) {
+            s->plane4 = 4 * s->plane;
+            /* grid reads run past a quad's last phase by less than a plane4 (as above) */
+            s->pad_bytes = t2c_align64((size_t)((s->N * geo->Cin / 4 + 1) * s->plane4) + 256);
+            const int64_t taps = geo->KH * geo->KW;
+            for (int64_t k4 = 0; k4 < s->K / 4; k4++) {
+                const int64_t t = k4 % taps, kw = t % geo->KW, kh = t / geo->KW;
+                const int64_t r = kh * geo->dh, c = kw * geo->dw;
+                s->boff[k4] = (k4 / taps) * s->plane4 +
+                              4 * (((r % ps) * ps + c % ps) * s->Hq * s->Wq + (r / ps) * s->Wq + c / ps);
+            }
+        }
     }
 
     /* work plan */
@@ -188,6 +240,7 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
         s->wt = aligned_alloc(64, t2c_align64(s->b_block * (size_t)cb));
         s->qmask = malloc(sizeof(__mmask16) * (size_t)nblocks);
         if (!s->wt || !s->qmask) {
+            free(wq);
             conv_simd_release(s);
             return t2c_error_set(err, T2C_ERR_NOMEM, "out of memory packing weights");
         }
@@ -196,6 +249,7 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
             for (int64_t k = 0; k < s->K; k++)
                 s->wt[(size_t)(co / 16) * s->b_block + (size_t)(k / 4) * 64 + (size_t)(co % 16) * 4 + (size_t)(k % 4)] =
                     (uint8_t)wd[co * s->K + k];
+        free(wq);
         for (int64_t b = 0; b < nblocks; b++) {
             unsigned m = 0;
             for (int l = 0; l < 16; l++) {
@@ -216,11 +270,12 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
         const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
         s->pix_bytes = t2c_align64(s->a_block * (size_t)t2c_gemm_mblocks(s->P));
         /* panel, pixels, compressed pixels of PIX_RING k4 (+ a vector of slack each), column terms */
-        s->per_thread = t2c_align64((size_t)s->pblk * s->b_block) + s->pix_bytes +
+        s->per_thread = panel_bytes(s) + s->pix_bytes +
                         PIX_RING * t2c_align64(4 * cols + 64) + (s->za ? 3 * t2c_align64(4 * cols) : 0);
         *state = s;
         return T2C_OK;
     }
+    free(wq);
     const int64_t mblocks = t2c_gemm_mblocks(s->cout_g);
     int64_t np = (nblocks + maxblk - 1) / maxblk, nm = 1;
     if (T > 1) {
@@ -240,7 +295,7 @@ static t2c_status conv_simd_prepare(t2c_node *node, void **state, t2c_error *err
     s->mrows = (mblocks + nm - 1) / nm * T2C_GEMM_MR;
     s->nm = (s->cout_g + s->mrows - 1) / s->mrows;
     const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
-    s->per_thread = t2c_align64((size_t)s->pblk * s->b_block) + t2c_align64(4 * cols) +
+    s->per_thread = panel_bytes(s) + t2c_align64(4 * cols) +
                     (s->za ? 2 * t2c_align64(4 * cols) : 0);
 
     *state = s;
@@ -313,6 +368,80 @@ static T512BW void pad_plane1(const conv_simd *s, const uint8_t *src, uint8_t *d
     fill_bytes(dst + (g->top + g->H) * Wp, pb, Wp * s->bottom);
 }
 
+/* 4 rows of 64 bytes -> 64 columns of 4 bytes (byte i from row i), v[l] = columns 16l .. 16l+15:
+ * in-lane unpacks give 4-byte groups (lane L of u_k = columns 16L + 4k .. + 3), and a 4x4
+ * transpose of 128-bit blocks orders them. */
+static inline __attribute__((always_inline)) T512BW void interleave4(const __m512i r[4], __m512i v[4])
+{
+    const __m512i t0 = _mm512_unpacklo_epi8(r[0], r[1]), t1 = _mm512_unpackhi_epi8(r[0], r[1]);
+    const __m512i t2 = _mm512_unpacklo_epi8(r[2], r[3]), t3 = _mm512_unpackhi_epi8(r[2], r[3]);
+    const __m512i u0 = _mm512_unpacklo_epi16(t0, t2), u1 = _mm512_unpackhi_epi16(t0, t2);
+    const __m512i u2 = _mm512_unpacklo_epi16(t1, t3), u3 = _mm512_unpackhi_epi16(t1, t3);
+    const __m512i e0 = _mm512_shuffle_i32x4(u0, u1, 0x44), e1 = _mm512_shuffle_i32x4(u0, u1, 0xEE);
+    const __m512i e2 = _mm512_shuffle_i32x4(u2, u3, 0x44), e3 = _mm512_shuffle_i32x4(u2, u3, 0xEE);
+    v[0] = _mm512_shuffle_i32x4(e0, e2, 0x88), v[1] = _mm512_shuffle_i32x4(e0, e2, 0xDD);
+    v[2] = _mm512_shuffle_i32x4(e1, e3, 0x88), v[3] = _mm512_shuffle_i32x4(e1, e3, 0xDD);
+}
+
+/* The first n (<= 64) of 64 interleaved columns at dst (4 bytes each). */
+static inline __attribute__((always_inline)) T512BW void store_cols(uint8_t *dst, const __m512i *v, int nv, int64_t n)
+{
+    for (int l = 0; l < nv && n > 16 * l; l++)
+        _mm512_mask_storeu_epi8(dst + 64 * l, mask64(4 * (n - 16 * l)), v[l]);
+}
+
+/* One channel quad (planes src, src + HW, ...) into its interleaved padded phases: uint8 (signed
+ * input XOR 0x80), borders = the shifted zero point. Stride 1: borders then rows, as pad_plane1;
+ * stride 2: the used phases filled, then each row's even/odd input columns (low/high bytes of
+ * 16-bit lanes) interleaved as two 32-column halves. */
+static T512BW void pad_quad(const conv_simd *s, const uint8_t *src, uint8_t *dst)
+{
+    const t2c_im2col *g = &s->geo;
+    const int64_t Wp = s->Wp, W = g->W, H = g->H, left = g->left, right = s->right, HW = H * W;
+    const __m512i flip = _mm512_set1_epi8(s->xor_80 ? (char)0x80 : 0);
+    const __m512i pb = _mm512_set1_epi8((char)(g->pad_byte ^ (s->xor_80 ? 0x80 : 0)));
+    __m512i r[4], v[4];
+    if (s->ps == 1) {
+        fill_bytes(dst, pb, 4 * (Wp * g->top + left));
+        for (int64_t h = 0; h < H; h++) {
+            uint8_t *row = dst + 4 * ((g->top + h) * Wp + left);
+            for (int64_t i = 0; i < W; i += 64) {
+                const __mmask64 m = mask64(W - i);
+                for (int c = 0; c < 4; c++)
+                    r[c] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + c * HW + h * W + i), flip);
+                interleave4(r, v);
+                store_cols(row + 4 * i, v, 4, W - i);
+            }
+            fill_bytes(row + 4 * W, pb, 4 * (h + 1 < H ? right + left : right));
+        }
+        fill_bytes(dst + 4 * (g->top + H) * Wp, pb, 4 * Wp * s->bottom);
+        return;
+    }
+    const int64_t phase = s->Hq * s->Wq;
+    for (int k = 0; k < 4; k++)
+        if (s->phases_used >> k & 1)
+            fill_bytes(dst + 4 * k * phase, pb, 4 * phase);
+    for (int64_t h = 0; h < H; h++) {
+        const int64_t pr = (g->top + h) % 2;
+        uint8_t *even_c = dst + 4 * ((2 * pr) * phase + (g->top + h) / 2 * s->Wq), *odd_c = even_c + 4 * phase;
+        /* input column w is padded column left + w: w even -> parity left % 2 */
+        uint8_t *dst_we = (left % 2 ? odd_c : even_c) + 4 * (left / 2);
+        uint8_t *dst_wo = (left % 2 ? even_c : odd_c) + 4 * ((left + 1) / 2);
+        for (int64_t w0 = 0; w0 < W; w0 += 64) {
+            const __mmask64 m = mask64(W - w0);
+            const int64_t n = W - w0 < 64 ? W - w0 : 64;
+            for (int c = 0; c < 4; c++) {
+                const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + c * HW + h * W + w0), flip);
+                r[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(x)),
+                                          _mm512_cvtepi16_epi8(_mm512_srli_epi16(x, 8)), 1);
+            }
+            interleave4(r, v);
+            store_cols(dst_we + 4 * (w0 / 2), v, 2, (n + 1) / 2);
+            store_cols(dst_wo + 4 * (w0 / 2), v + 2, 2, n / 2);
+        }
+    }
+}
+
 /* Channels [begin, end) (over all images) into the padded buffer: borders = the zero point
  * byte; for stride 2 padded row r, column c goes to phase (r % 2, c % 2) at (r / 2, c / 2),
  * only for the phases some tap reads (the others are never read for a kept column). */
@@ -323,6 +452,11 @@ static T512BW void pad_items(void *ctx, int64_t begin, int64_t end, int thread)
     const conv_simd *s = j->s;
     const t2c_im2col *g = &s->geo;
     const __m512i pb = _mm512_set1_epi8((char)g->pad_byte);
+    if (s->quad) {
+        for (int64_t pl = begin; pl < end; pl++)
+            pad_quad(s, j->x + 4 * pl * g->H * g->W, j->xp + pl * s->plane4);
+        return;
+    }
     for (int64_t pl = begin; pl < end; pl++) {
         const uint8_t *src = j->x + pl * g->H * g->W;
         uint8_t *dst = j->xp + pl * s->plane;
@@ -404,7 +538,7 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
     const conv_simd *s = j->s;
     const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
     uint8_t *panel = j->scratch + s->pad_bytes + (size_t)thread * s->per_thread;
-    uint8_t *rows = panel + t2c_align64((size_t)s->pblk * s->b_block);
+    uint8_t *rows = panel + panel_bytes(s);
     int32_t *csum = (int32_t *)(rows + t2c_align64(4 * cols));
     int32_t *cadd = (int32_t *)((uint8_t *)csum + t2c_align64(4 * cols));
     const int64_t k4n = t2c_gemm_k4(s->K);
@@ -414,6 +548,8 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
         const int64_t pi = chunk % s->np, g = (chunk / s->np) % s->G, n = chunk / s->np / s->G;
         const int64_t p0 = pi * s->pblk * T2C_GEMM_NB;
         const int64_t L = s->ncols - p0 < s->pblk * T2C_GEMM_NB ? s->ncols - p0 : s->pblk * T2C_GEMM_NB;
+        if (s->quad)
+            packed = chunk;
         if (chunk != packed && s->virt) {
             pack_virtual(s, j->scratch + (size_t)((n * s->geo.Cin + g * s->geo.cin_g) * s->plane), p0, L, panel);
             if (s->za) {
@@ -446,7 +582,8 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
         const int64_t co0 = g * s->cout_g + m0;
         t2c_gemm_tile t = {
             .a = s->a + (size_t)g * s->a_group + (size_t)(m0 / T2C_GEMM_MR) * s->a_block,
-            .b = panel,
+            .b = s->quad ? j->scratch + (size_t)((n * s->geo.Cin + g * s->geo.cin_g) / 4 * s->plane4 + 4 * p0) : panel,
+            .boff = s->quad ? s->boff : NULL,
             .K = s->K,
             .m = m1 - m0,
             .n = L,
@@ -474,13 +611,16 @@ static void conv_simd_items(void *ctx, int64_t begin, int64_t end, int thread)
  * kept columns (the pixels, in order) are compressed, one k4 at a time, into the A layout. */
 static T512BW void pack_pixels(const conv_simd *s, const uint8_t *panel, uint8_t *pix, uint32_t *tmp, size_t tstride)
 {
+    /* quad: panel is the image's interleaved input, block b of k4 at boff[k4] + 64 * b */
     const int64_t k4n = t2c_gemm_k4(s->K), nb = s->pblk, mb = t2c_gemm_mblocks(s->P);
     for (int64_t k4 = 0; k4 < k4n + PIX_RING - 1; k4++) {
         if (k4 < k4n) {
             uint32_t *row = tmp + (size_t)(k4 % PIX_RING) * tstride;
             int64_t cnt = 0;
             for (int64_t b = 0; b < nb; b++) {
-                const __m512i v = _mm512_loadu_si512((const void *)(panel + (size_t)b * s->b_block + (size_t)k4 * 64));
+                const uint8_t *src = s->quad ? panel + s->boff[k4] + 64 * b
+                                             : panel + (size_t)b * s->b_block + (size_t)k4 * 64;
+                const __m512i v = _mm512_loadu_si512((const void *)src);
                 _mm512_storeu_si512((void *)(row + cnt), _mm512_maskz_compress_epi32(s->qmask[b], v));
                 cnt += __builtin_popcount(s->qmask[b]);
             }
@@ -501,7 +641,7 @@ static void conv_trans_items(void *ctx, int64_t begin, int64_t end, int thread)
     const conv_simd *s = j->s;
     const size_t cols = (size_t)s->pblk * T2C_GEMM_NB;
     uint8_t *panel = j->scratch + s->pad_bytes + (size_t)thread * s->per_thread;
-    uint8_t *pix = panel + t2c_align64((size_t)s->pblk * s->b_block);
+    uint8_t *pix = panel + panel_bytes(s);
     uint32_t *tmp = (uint32_t *)(pix + s->pix_bytes);
     const size_t tstride = t2c_align64(4 * cols + 64) / 4;
     int32_t *csum = (int32_t *)(tmp + PIX_RING * tstride);
@@ -511,8 +651,12 @@ static void conv_trans_items(void *ctx, int64_t begin, int64_t end, int thread)
     for (int64_t it = begin; it < end; it++) {
         const int64_t mi = it % s->nm, n = it / s->nm;
         if (n != packed) {
-            pack_virtual(s, j->scratch + (size_t)(n * s->geo.Cin * s->plane), 0, s->ncols, panel);
-            pack_pixels(s, panel, pix, tmp, tstride);
+            if (s->quad) {
+                pack_pixels(s, j->scratch + (size_t)(n * s->geo.Cin / 4 * s->plane4), pix, tmp, tstride);
+            } else {
+                pack_virtual(s, j->scratch + (size_t)(n * s->geo.Cin * s->plane), 0, s->ncols, panel);
+                pack_pixels(s, panel, pix, tmp, tstride);
+            }
             if (s->za) {
                 panel_col_sums(s, panel, s->ncols, csum);
                 for (int64_t i = 0; i < s->ncols; i++)
@@ -553,7 +697,7 @@ static t2c_status conv_simd_go(t2c_node *node, const conv_simd *s, void *scratch
     t2c_exec *ex = t2c_exec_if(node->exec, s->N * s->Cout * s->P * s->K);
     if (s->virt) {
         pad_job pj = {s, node->inputs[0]->data, scratch};
-        t2c_exec_for(ex, s->N * s->geo.Cin, pad_items, &pj);
+        t2c_exec_for(ex, s->quad ? s->N * s->geo.Cin / 4 : s->N * s->geo.Cin, pad_items, &pj);
     }
     if (s->trans)
         t2c_exec_for(ex, s->N * s->nm, conv_trans_items, &j);

@@ -1,8 +1,10 @@
 /* gemm_simd.c — packing and micro-kernels of the exact int8 GEMM core (t2c_gemm.h).
  *
  * One body per ISA, each compiled with __attribute__((target)) and chosen at run time
- * (t2c_simd_supported), so one binary carries all of them. Kernels keep at most 12 accumulators:
- * GCC 12 spills larger vpdpbusd tiles (half speed, see /work/shared/design/perf-notes.md).
+ * (t2c_simd_supported), so one binary carries all of them. Kernels written with intrinsics keep at
+ * most 12 accumulators: GCC 12 spills larger vpdpbusd tiles (half speed, see
+ * /work/shared/design/perf-notes.md); kern512's accumulators are bound to registers, so it has up
+ * to 24 (no spills in the disassembly).
  * Exactness is argued in t2c_gemm.h; here every instruction is exact by construction:
  *   vpdpbusd  acc += a0*b0 + a1*b1 + a2*b2 + a3*b3 (u8 x s8, int32 wrap-around add, no saturation)
  *   vpmaddwd  (b0, b2) . (a0, a2) on int16 lanes: |product| <= 255*128, pair sums fit int32
@@ -120,6 +122,7 @@ void t2c_gemm_col_sums4(const uint8_t *const rows[4], int64_t ncols, int xor_80,
  * chunk by tile512 and shared by every row block (no division per kernel call). */
 typedef struct colplan {
     int mapped;
+    const int64_t *boff; /* t2c_gemm_tile.boff */
     __mmask16 mask[4];
     int nseg[4];
     __mmask16 smask[4][16];
@@ -290,9 +293,9 @@ static inline __attribute__((always_inline)) T512 void row_store(const __m512i a
 }
 
 static inline __attribute__((always_inline)) T512 void
-kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride, const uint8_t *b,
-        size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca, int wrap,
-        const t2c_gemm_requant *rq, const colplan *cp)
+kern512(const int TR, const int OFF, const int MR_, const int NV, int64_t k4n, const uint8_t *a, size_t astride,
+        const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, int nvalid, const int32_t *ra, const int32_t *ca,
+        int wrap, const t2c_gemm_requant *rq, const colplan *cp)
 {
     /* named accumulators (an array is kept in memory once asm takes its elements), each bound
      * to its own register at the asm uses: with free allocation GCC 12 rotates some through a
@@ -321,8 +324,9 @@ kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a
     register __m512i c51 __asm__("zmm29") = _mm512_setzero_si512();
     register __m512i c52 __asm__("zmm30") = _mm512_setzero_si512();
     register __m512i c53 __asm__("zmm31") = _mm512_setzero_si512();
+    const int64_t *boff = cp->boff;
     for (int64_t k = 0; k < k4n; k++) {
-        const uint8_t *bk = b + (size_t)k * 64;
+        const uint8_t *bk = OFF ? b + boff[k] : b + (size_t)k * 64;
         const __m512i b0 = _mm512_loadu_si512((const void *)bk);
         const __m512i b1 = NV > 1 ? _mm512_loadu_si512((const void *)(bk + bblock)) : b0;
         const __m512i b2 = NV > 2 ? _mm512_loadu_si512((const void *)(bk + 2 * bblock)) : b0;
@@ -372,7 +376,14 @@ kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a
                                            int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
                                            const t2c_gemm_requant *rq, const colplan *cp)           \
     {                                                                                               \
-        kern512(0, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);     \
+        kern512(0, 0, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);  \
+    }                                                                                               \
+    static T512 void kern512o_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,          \
+                                            const uint8_t *b, size_t bblock, int32_t *c, int64_t ldc, \
+                                            int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
+                                            const t2c_gemm_requant *rq, const colplan *cp)          \
+    {                                                                                               \
+        kern512(0, 1, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);  \
     }
 #define K512T(MRV, NVV)                                                                             \
     static T512 void kern512t_##MRV##_##NVV(int64_t k4n, const uint8_t *a, size_t astride,          \
@@ -380,14 +391,14 @@ kern512(const int TR, const int MR_, const int NV, int64_t k4n, const uint8_t *a
                                             int nvalid, const int32_t *ra, const int32_t *ca, int wrap, \
                                             const t2c_gemm_requant *rq, const colplan *cp)          \
     {                                                                                               \
-        kern512(1, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);     \
+        kern512(1, 0, MRV, NVV, k4n, a, astride, b, bblock, c, ldc, nvalid, ra, ca, wrap, rq, cp);  \
     }
 K512(1, 1) K512(1, 2) K512(1, 3) K512(1, 4)
 K512(2, 1) K512(2, 2) K512(2, 3) K512(2, 4)
 K512(3, 1) K512(3, 2) K512(3, 3) K512(3, 4)
-K512(4, 1) K512(4, 2) K512(4, 3)
-K512(5, 1) K512(5, 2)
-K512(6, 1) K512(6, 2)
+K512(4, 1) K512(4, 2) K512(4, 3) K512(4, 4)
+K512(5, 1) K512(5, 2) K512(5, 3) K512(5, 4)
+K512(6, 1) K512(6, 2) K512(6, 3) K512(6, 4)
 K512T(1, 1) K512T(1, 2) K512T(2, 1) K512T(2, 2) K512T(3, 1) K512T(3, 2)
 K512T(4, 1) K512T(4, 2) K512T(5, 1) K512T(5, 2) K512T(6, 1) K512T(6, 2)
 #undef K512
@@ -478,9 +489,19 @@ static const kern_fn kern512_table[7][5] = {
     [1] = {NULL, kern512_1_1, kern512_1_2, kern512_1_3, kern512_1_4},
     [2] = {NULL, kern512_2_1, kern512_2_2, kern512_2_3, kern512_2_4},
     [3] = {NULL, kern512_3_1, kern512_3_2, kern512_3_3, kern512_3_4},
-    [4] = {NULL, kern512_4_1, kern512_4_2, kern512_4_3, NULL},
-    [5] = {NULL, kern512_5_1, kern512_5_2, NULL, NULL},
-    [6] = {NULL, kern512_6_1, kern512_6_2, NULL, NULL},
+    [4] = {NULL, kern512_4_1, kern512_4_2, kern512_4_3, kern512_4_4},
+    [5] = {NULL, kern512_5_1, kern512_5_2, kern512_5_3, kern512_5_4},
+    [6] = {NULL, kern512_6_1, kern512_6_2, kern512_6_3, kern512_6_4},
+};
+
+/* B read in place (t2c_gemm_tile.boff) */
+static const kern_fn kern512o_table[7][5] = {
+    [1] = {NULL, kern512o_1_1, kern512o_1_2, kern512o_1_3, kern512o_1_4},
+    [2] = {NULL, kern512o_2_1, kern512o_2_2, kern512o_2_3, kern512o_2_4},
+    [3] = {NULL, kern512o_3_1, kern512o_3_2, kern512o_3_3, kern512o_3_4},
+    [4] = {NULL, kern512o_4_1, kern512o_4_2, kern512o_4_3, kern512o_4_4},
+    [5] = {NULL, kern512o_5_1, kern512o_5_2, kern512o_5_3, kern512o_5_4},
+    [6] = {NULL, kern512o_6_1, kern512o_6_2, kern512o_6_3, kern512o_6_4},
 };
 
 /* The column plan of nv vectors from tile column n0 with nvalid valid columns. */
@@ -492,6 +513,7 @@ static void plan_columns(colplan *cp, const t2c_gemm_tile *t, int64_t n0, int nv
         cp->nseg[j] = 0;
     }
     cp->mapped = t->vmap != NULL;
+    cp->boff = t->boff;
     if (!t->vmap)
         return;
     const t2c_gemm_vmap *vm = t->vmap;
@@ -516,8 +538,11 @@ static void plan_columns(colplan *cp, const t2c_gemm_tile *t, int64_t n0, int nv
 static void tile512(const t2c_gemm_tile *t)
 {
     const int64_t k4n = t2c_gemm_k4(t->K);
-    const size_t astride = MR * 4, ablock = (size_t)k4n * astride, bblock = (size_t)k4n * 64;
-    const int nvmax = t->m >= 5 || t->trans ? 2 : t->m == 4 ? 3 : 4;
+    const size_t astride = MR * 4, ablock = (size_t)k4n * astride, bblock = t->boff ? 64 : (size_t)k4n * 64;
+    /* in place: up to 6 x 4 tiles (24 register-bound accumulators, 10 loads per 24 vpdpbusd),
+     * measured 3-6 % faster end to end on ResNet-18 than 6 x 2; the packed path measured no gain */
+    const int nvmax = t->boff ? 4 : t->m >= 5 || t->trans ? 2 : t->m == 4 ? 3 : 4;
+    const kern_fn(*table)[5] = t->boff ? kern512o_table : kern512_table;
     for (int64_t n0 = 0; n0 < t->n; n0 += 16 * nvmax) {
         const int64_t left = t->n - n0;
         const int nvalid = left < 16 * nvmax ? (int)left : 16 * nvmax;
@@ -564,9 +589,9 @@ static void tile512(const t2c_gemm_tile *t)
                     rq.rows += m0 * T2C_VREQ_ROW;
                 rq.out = (uint8_t *)rq.out + (size_t)(m0 * rq.ldo + cshift) * (size_t)rq.esize;
             }
-            kern512_table[mr][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, b, bblock,
-                                  t->c + m0 * t->ldc + cshift, t->ldc, nvalid, t->row_add ? t->row_add + m0 : NULL,
-                                  t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, t->rq ? &rq : NULL, &cp);
+            table[mr][nv](k4n, (const uint8_t *)t->a + (size_t)(m0 / MR) * ablock, astride, b, bblock,
+                          t->c + m0 * t->ldc + cshift, t->ldc, nvalid, t->row_add ? t->row_add + m0 : NULL,
+                          t->col_add ? t->col_add + n0 : NULL, t->wrap_bits, t->rq ? &rq : NULL, &cp);
         }
     }
 }

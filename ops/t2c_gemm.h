@@ -109,6 +109,9 @@ typedef struct t2c_gemm_tile {
     int trans;                  /* AVX-512 VNNI only, vmap NULL: A is unsigned (uint8, as B is
                                  * otherwise) and B signed (int8 bytes), and element (m, n) is
                                  * stored at c[n * ldc + m] / rq->out[n * ldo + m] with rq->cols */
+    const int64_t *boff;        /* AVX-512 VNNI only, trans 0: B read in place, not packed: group
+                                 * k4 of column block j is the 64 bytes at b + boff[k4] + 64 * j
+                                 * (a channel-interleaved input, conv2d_simd.c); NULL: packed B */
 } t2c_gemm_tile;
 
 /* Compute one tile with the ISA's kernels (the ISA must be supported). */

@@ -166,8 +166,10 @@ static void fill_bias(rng *r, t2c_tensor *b)
         ((int32_t *)b->data)[i] = big ? (int32_t)rin(r, INT32_MIN, INT32_MAX) : (int32_t)rin(r, -(1 << 20), 1 << 20);
 }
 
-/* A random conv2d node; big = larger sizes (several pixel chunks and row blocks). */
-static void gen_conv(rng *r, tcase *c, int big)
+/* A random conv2d node; big = larger sizes (several pixel chunks and row blocks); quad = the
+ * geometry of conv2d_simd's in-place path (input channels per group a multiple of 4, equal
+ * strides 1 or 2, w_zero_point 0), which reads the GEMM's B from the channel-interleaved input. */
+static void gen_conv(rng *r, tcase *c, int big, int quad)
 {
     tc_init(c, "conv2d");
     const t2c_dtype xd = pick_act(r), wd = pick_w(r);
@@ -182,8 +184,15 @@ static void gen_conv(rng *r, tcase *c, int big)
     }
     if (gm < 6 && chance(r, 25)) /* deep K, few pixels: conv2d_simd's transposed tiles */
         cin_g = rin(r, 40, 160), cout_g = rin(r, 1, 40);
+    if (quad) {
+        G = chance(r, 20) ? rin(r, 2, 3) : 1;
+        cin_g = 4 * (chance(r, 25) ? rin(r, 10, 40) : rin(r, 1, big ? 10 : 3));
+        cout_g = rin(r, 1, big ? 70 : 14);
+    }
     const int64_t KH = chance(r, 40) ? 3 : rin(r, 1, 5), KW = chance(r, 40) ? KH : rin(r, 1, 5);
-    const int64_t sh = chance(r, 60) ? 1 : rin(r, 2, 3), sw = chance(r, 60) ? 1 : rin(r, 2, 3);
+    int64_t sh = chance(r, 60) ? 1 : rin(r, 2, 3), sw = chance(r, 60) ? 1 : rin(r, 2, 3);
+    if (quad)
+        sh = sw = rin(r, 1, 2);
     const int64_t dh = chance(r, 80) ? 1 : rin(r, 2, 3), dw = chance(r, 80) ? 1 : rin(r, 2, 3);
     const int64_t pt = rin(r, 0, 3), pl = rin(r, 0, 3), pb = rin(r, 0, 3), pr = rin(r, 0, 3);
     int64_t H = dh * (KH - 1) + 1 - pt - pb, W = dw * (KW - 1) + 1 - pl - pr;
@@ -200,7 +209,7 @@ static void gen_conv(rng *r, tcase *c, int big)
     a_int(c, "group", G);
     a_int(c, "x_zero_point", pick_zp(r, xd));
     if (chance(r, 50))
-        a_int(c, "w_zero_point", pick_zp(r, wd));
+        a_int(c, "w_zero_point", quad ? 0 : pick_zp(r, wd));
     pick_acc(r, c);
 }
 
@@ -242,7 +251,6 @@ static void gen_matmul(rng *r, tcase *c, int big)
     pick_acc(r, c);
 }
 
-static const char *const rounding_names[5] = {"half_even", "half_up", "half_away", "floor", "tflite"};
 
 static void gen_requantize(rng *r, tcase *c)
 {
@@ -258,7 +266,7 @@ static void gen_requantize(rng *r, tcase *c)
     for (int64_t i = 0; i < t2c_tensor_numel(x); i++)
         ((int32_t *)x->data)[i] = extreme ? (int32_t)rval(r, T2C_INT32) : (int32_t)rin(r, -(1 << 20), 1 << 20);
     const int mode = (int)rin(r, 0, 4);
-    a_str(c, "rounding", rounding_names[mode]);
+    a_str(c, "rounding", rounding_mode_names[mode]);
     const int axis = (int)rin(r, 0, rank - 1);
     const int64_t C = chance(r, 60) ? dims[axis] : 1;
     int64_t *m = malloc(sizeof(int64_t) * (size_t)C), *s = malloc(sizeof(int64_t) * (size_t)C),
@@ -355,7 +363,7 @@ static void test_hand_worked_requantize(void **state)
         t2c_tensor *x = tc_input(&c, 0, T2C_INT32, 2, dims, 0);
         for (int i = 0; i < 18; i++)
             ((int32_t *)x->data)[i] = i < 9 ? 5 : -5;
-        a_str(&c, "rounding", rounding_names[mode]);
+        a_str(&c, "rounding", rounding_mode_names[mode]);
         a_ints(&c, "multiplier", 1, 1, 0, 0, 0);
         a_ints(&c, "shift", 1, 1, 0, 0, 0);
         assert_int_equal(tc_prepare(&c, T2C_INT8), T2C_OK);
@@ -375,10 +383,11 @@ static void test_random_conv2d(void **state)
 {
     (void)state;
     coverage cv = {0};
-    for (uint64_t seed = 1; seed <= 1600; seed++) {
+    /* seeds > 1600: the in-place geometry (gen_conv's quad) */
+    for (uint64_t seed = 1; seed <= 2200; seed++) {
         rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
         tcase c;
-        gen_conv(&r, &c, seed % 40 == 0);
+        gen_conv(&r, &c, seed % 40 == 0 || (seed > 1600 && seed % 10 == 0), seed > 1600);
         if (tc_prepare(&c, T2C_INT32) == T2C_OK)
             check_variants(&c, seed, &cv);
         tc_free(&c);
@@ -450,7 +459,7 @@ static void test_random_add(void **state)
         fill(&r, tc_input(&c, 0, ad, rank, dims, 0));
         fill(&r, tc_input(&c, 1, bd, rank, dims, 0));
         const int mode = (int)rin(&r, 0, 4);
-        a_str(&c, "rounding", rounding_names[mode]);
+        a_str(&c, "rounding", rounding_mode_names[mode]);
         a_int(&c, "a_zero_point", pick_zp(&r, ad));
         a_int(&c, "b_zero_point", pick_zp(&r, bd));
         a_int(&c, "out_zero_point", rval(&r, yd));
@@ -519,10 +528,10 @@ static void test_random_conv_requantize_fused(void **state)
 {
     (void)state;
     int fused = 0;
-    for (uint64_t seed = 1; seed <= 600; seed++) {
+    for (uint64_t seed = 1; seed <= 900; seed++) {
         rng r = {seed * 0x94D049BB133111EBULL + 17};
         tcase c, q;
-        gen_conv(&r, &c, seed % 25 == 0);
+        gen_conv(&r, &c, seed % 25 == 0 || (seed > 600 && seed % 10 == 0), seed > 600);
         if (tc_prepare(&c, T2C_INT32) != T2C_OK) {
             tc_free(&c);
             continue;
@@ -537,7 +546,7 @@ static void test_random_conv_requantize_fused(void **state)
         q.pin[0] = &c.tout;
         q.node.n_inputs = 1;
         const int mode = (int)rin(&r, 0, 4);
-        a_str(&q, "rounding", rounding_names[mode]);
+        a_str(&q, "rounding", rounding_mode_names[mode]);
         const int64_t C = chance(&r, 70) ? c.tout.dims[1] : 1;
         /* one case in three: byte outputs of about +-64 from multipliers 1..3 and a shift near
          * the accumulators' size, so that exact ties (v*m = odd * 2^(s-1)) occur and show */
@@ -595,7 +604,7 @@ static void test_random_conv_requantize_fused(void **state)
                     assert_int_equal(v->run_fused(&c.node, st, scratch, &err), T2C_OK);
                     if (memcmp(q.tout.data, want, nb) != 0)
                         fail_msg("seed %llu: %s fused with requantize (%s) differs from the reference",
-                                 (unsigned long long)seed, v->name, rounding_names[mode]);
+                                 (unsigned long long)seed, v->name, rounding_mode_names[mode]);
                     fused++;
                     free(scratch);
                 }
