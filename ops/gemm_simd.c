@@ -11,6 +11,7 @@
  * (vpmaddubsw is not used: it saturates its int16 pair sums.)
  */
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "t2c_gemm.h"
@@ -20,8 +21,29 @@
 
 /* ---------------------------------------------------------------- CPU dispatch */
 
+int t2c_simd_max_isa(void)
+{
+    static const char *const names[T2C_SIMD_ISA_COUNT] = {"avx2", "avxvnni", "avx512vnni"};
+    static int cached = -2; /* -2: not read yet; benign race (same value from every thread) */
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c == -2) {
+        const char *e = getenv("T2C_MAX_ISA");
+        c = T2C_SIMD_ISA_COUNT - 1;
+        if (e && *e) {
+            c = -1; /* "none", or an unknown name: no SIMD kernel at all */
+            for (int i = 0; i < T2C_SIMD_ISA_COUNT; i++)
+                if (strcmp(e, names[i]) == 0)
+                    c = i;
+        }
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    }
+    return c;
+}
+
 int t2c_simd_supported(t2c_simd_isa isa)
 {
+    if ((int)isa > t2c_simd_max_isa())
+        return 0;
     static int cached = -1; /* bit i: ISA i supported; benign race (same value from every thread) */
     int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (c < 0) {

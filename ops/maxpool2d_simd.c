@@ -36,7 +36,7 @@ static int have_avx512bw(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl");
+           __builtin_cpu_supports("avx512vl") && t2c_simd_max_isa() >= T2C_SIMD_AVX512VNNI;
 }
 
 /* Lanes i of 64 with 0 <= base + i < W (positions inside the input row). */

@@ -37,7 +37,13 @@ typedef enum t2c_simd_isa {
     T2C_SIMD_ISA_COUNT
 } t2c_simd_isa;
 
-/* 1 when this CPU (and OS) runs the ISA's kernels. Cached after the first call. */
+/* The highest ISA the kernels may use: T2C_SIMD_ISA_COUNT - 1 unless the environment variable
+ * T2C_MAX_ISA (read once) lowers it to avx512vnni, avxvnni, avx2 or none (-1; also for an unknown
+ * name), so the variants a lesser CPU would pick can be run, tested and timed on this one. */
+int t2c_simd_max_isa(void);
+
+/* 1 when this CPU (and OS) runs the ISA's kernels and T2C_MAX_ISA allows it. Cached after the
+ * first call. */
 int t2c_simd_supported(t2c_simd_isa isa);
 const char *t2c_simd_isa_name(t2c_simd_isa isa); /* "avx2", "avxvnni", "avx512vnni" */
 

@@ -16,11 +16,13 @@
 
 #define T2C_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
+/* AVX-512 F/BW/VL/DQ on this CPU, and T2C_MAX_ISA allows AVX-512 (t2c_simd_max_isa). */
 static inline int t2c_avx512_supported(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           t2c_simd_max_isa() >= T2C_SIMD_AVX512VNNI;
 }
 
 /* v: int64 lanes holding int32 values (sign-extended); m, b, s: per-lane parameters. */
