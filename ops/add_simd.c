@@ -58,9 +58,12 @@ scaled16(__m512i x, int ex, unsigned ls, const t2c_vrow *r)
 }
 
 /* The loop; FAST: half_even, all three roundings on the fast recipe and the output narrow (the
- * caller checked), as constants so that no rounding choice is left in the loop. */
+ * caller checked), as constants so that no rounding choice is left in the loop. KA, KB: -1, or
+ * the inputs' kinds (0 or 1) when they and the output are bytes: then whole vectors are plain
+ * (unmasked) 16-byte loads and stores, ~14 % faster on Zen 5 than the masked ones. */
 static inline __attribute__((always_inline)) T2C_TARGET_AVX512 void
-add_loop(const add_job *j, int64_t b0, int64_t e0, t2c_vrow ra, t2c_vrow rb, t2c_vreq ro, int ea, int eb, const int FAST)
+add_loop(const add_job *j, int64_t b0, int64_t e0, t2c_vrow ra, t2c_vrow rb, t2c_vreq ro, int ea, int eb, const int FAST,
+         const int KA, const int KB)
 {
     const t2c_add_params *p = j->p;
     if (FAST) {
@@ -70,7 +73,18 @@ add_loop(const add_job *j, int64_t b0, int64_t e0, t2c_vrow ra, t2c_vrow rb, t2c
     }
     const __m512i azp = _mm512_set1_epi32((int32_t)p->a_zero_point), bzp = _mm512_set1_epi32((int32_t)p->b_zero_point);
     const unsigned ls = (unsigned)p->left_shift;
-    for (int64_t i = b0; i < e0; i += 16) {
+    int64_t i = b0;
+    for (; KA >= 0 && i + 16 <= e0; i += 16) {
+        const __m128i av = _mm_loadu_si128((const __m128i *)((const uint8_t *)j->a + i));
+        const __m128i bv = _mm_loadu_si128((const __m128i *)((const uint8_t *)j->b + i));
+        const __m512i a = _mm512_sub_epi32(KA ? _mm512_cvtepu8_epi32(av) : _mm512_cvtepi8_epi32(av), azp);
+        const __m512i b = _mm512_sub_epi32(KB ? _mm512_cvtepu8_epi32(bv) : _mm512_cvtepi8_epi32(bv), bzp);
+        __m128i y = _mm512_cvtepi32_epi8(t2c_vreq_apply16(&ro, _mm512_add_epi32(scaled16(a, ea, ls, &ra),
+                                                                                scaled16(b, eb, ls, &rb))));
+        __asm__("" : "+x"(y)); /* see t2c_v_store (t2c_vscale.h) */
+        _mm_storeu_si128((__m128i *)((uint8_t *)j->y + i), y);
+    }
+    for (; i < e0; i += 16) {
         const int64_t left = e0 - i;
         const __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         const __m512i a2 = scaled16(load16(j->a, i, j->ka, k, azp), ea, ls, &ra);
@@ -94,10 +108,22 @@ static T2C_TARGET_AVX512 void add_items(void *ctx, int64_t begin, int64_t end, i
     t2c_vreq_init(&ro, p->out_multiplier, p->out_shift, 0, p->out_zero_point, p->lo, p->hi, p->rounding);
     const int ea = exact_shift(p->a_multiplier, p->a_shift, p->left_shift, p->rounding);
     const int eb = exact_shift(p->b_multiplier, p->b_shift, p->left_shift, p->rounding);
-    if (p->rounding == T2C_ROUND_HALF_EVEN && !ra.general && !rb.general && !ro.r.general && ro.narrow)
-        add_loop(j, b0, e0, ra, rb, ro, ea, eb, 1);
-    else
-        add_loop(j, b0, e0, ra, rb, ro, ea, eb, 0);
+    const int fast = p->rounding == T2C_ROUND_HALF_EVEN && !ra.general && !rb.general && !ro.r.general && ro.narrow;
+    const int kk = j->ey == 1 && j->ka < 2 && j->kb < 2 ? 2 * j->ka + j->kb : -1;
+#define ADD_LOOP(F)                                                                                     \
+    switch (kk) {                                                                                       \
+    case 0: add_loop(j, b0, e0, ra, rb, ro, ea, eb, F, 0, 0); break;                                    \
+    case 1: add_loop(j, b0, e0, ra, rb, ro, ea, eb, F, 0, 1); break;                                    \
+    case 2: add_loop(j, b0, e0, ra, rb, ro, ea, eb, F, 1, 0); break;                                    \
+    case 3: add_loop(j, b0, e0, ra, rb, ro, ea, eb, F, 1, 1); break;                                    \
+    default: add_loop(j, b0, e0, ra, rb, ro, ea, eb, F, -1, -1); break;                                 \
+    }
+    if (fast) {
+        ADD_LOOP(1)
+    } else {
+        ADD_LOOP(0)
+    }
+#undef ADD_LOOP
 }
 
 static int kind(t2c_dtype d) { return d == T2C_INT16 ? 2 : (d == T2C_UINT4 || d == T2C_UINT8) ? 1 : 0; }
