@@ -15,6 +15,10 @@
 #include "t2c.h"
 #include "t2c_gemm.h"
 
+#define VARIANT_TEST_NO_NODE
+#include "variant_test_scaffold.h"
+#include "model_builder.h"
+
 /* The cap this process runs under: T2C_SIMD_ISA_COUNT - 1 (none set), ..., -1 (none). */
 static int expected_cap(void)
 {
@@ -53,13 +57,10 @@ static void check_kernel_allowed(const char *k, int cap, const char *model, int 
         fail_msg("%s op %d runs %s above the cap %d", model, op, k, cap);
 }
 
-static void run_model(const char *file)
+/* ref, simd and auto sessions of m under this process's cap: allowed kernels, equal outputs. */
+static void run_sessions(const t2c_model *m, const char *file)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/engine/default_model/%s", T2C_SOURCE_ROOT, file);
-    t2c_model *m = NULL;
     t2c_error err;
-    assert_int_equal(t2c_model_load_file(path, NULL, &m, &err), T2C_OK);
     const int cap = expected_cap();
     for (int threads = 1; threads <= 2; threads++)
         for (int batch = 1; batch <= 3; batch += 2) {
@@ -91,7 +92,30 @@ static void run_model(const char *file)
             for (int b = 0; b < 3; b++)
                 t2c_session_free(s[b]);
         }
+}
+
+static void run_model(const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/engine/default_model/%s", T2C_SOURCE_ROOT, file);
+    t2c_model *m = NULL;
+    t2c_error err;
+    assert_int_equal(t2c_model_load_file(path, NULL, &m, &err), T2C_OK);
+    run_sessions(m, file);
     t2c_model_free(m);
+}
+
+/* The built model: maxpool, depthwise, add, matmul besides conv/requantize/linear (INT8 and INT4). */
+static void test_built_model(void **state)
+{
+    (void)state;
+    for (int wbits = 4; wbits <= 8; wbits += 4)
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            rng r = {seed * 0x9E3779B97F4A7C15ULL + (uint64_t)wbits};
+            t2c_model *m = build_model(&r, wbits);
+            run_sessions(m, wbits == 4 ? "built model W4" : "built model W8");
+            t2c_model_free(m);
+        }
 }
 
 static void test_cnn_int8(void **state)
@@ -119,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_cnn_int8),
         cmocka_unit_test(test_cnn_int4),
         cmocka_unit_test(test_vit_int8),
+        cmocka_unit_test(test_built_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
