@@ -108,31 +108,16 @@ static void run_model(const char *file)
     t2c_model_free(m);
 }
 
-static void test_cnn_int8(void **state)
-{
-    (void)state;
-    run_model("fmnist_resnet_int8.t2c");
-}
-
-static void test_cnn_int4(void **state)
-{
-    (void)state;
-    run_model("fmnist_resnet_int4.t2c");
-}
-
-static void test_vit_int8(void **state)
-{
-    (void)state;
-    run_model("fmnist_vit_int8.t2c");
-}
+/* state: the file name of a default model (engine/default_model) */
+static void test_default_model(void **state) { run_model(*state); }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_counts),
-        cmocka_unit_test(test_cnn_int8),
-        cmocka_unit_test(test_cnn_int4),
-        cmocka_unit_test(test_vit_int8),
+        {"cnn_int8", test_default_model, NULL, NULL, (void *)"fmnist_resnet_int8.t2c"},
+        {"cnn_int4", test_default_model, NULL, NULL, (void *)"fmnist_resnet_int4.t2c"},
+        {"vit_int8", test_default_model, NULL, NULL, (void *)"fmnist_vit_int8.t2c"},
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
