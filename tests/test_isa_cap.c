@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "t2c.h"
+#include "default_models.h"
 #include "t2c_gemm.h"
 
 #define VARIANT_TEST_NO_NODE
@@ -96,11 +97,7 @@ static void run_sessions(const t2c_model *m, const char *file)
 
 static void run_model(const char *file)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/engine/default_model/%s", T2C_SOURCE_ROOT, file);
-    t2c_model *m = NULL;
-    t2c_error err;
-    assert_int_equal(t2c_model_load_file(path, NULL, &m, &err), T2C_OK);
+    t2c_model *m = load_default_model(file);
     run_sessions(m, file);
     t2c_model_free(m);
 }
@@ -125,9 +122,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch_follows_cap),
-        {"cnn_int8", test_default_model, NULL, NULL, (void *)"fmnist_resnet_int8.t2c"},
-        {"cnn_int4", test_default_model, NULL, NULL, (void *)"fmnist_resnet_int4.t2c"},
-        {"vit_int8", test_default_model, NULL, NULL, (void *)"fmnist_vit_int8.t2c"},
+        DEFAULT_MODEL_TESTS(test_default_model),
         cmocka_unit_test(test_built_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

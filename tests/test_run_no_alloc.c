@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "t2c.h"
+#include "default_models.h"
 
 static volatile int counting;
 static volatile long n_allocs;
@@ -59,11 +60,8 @@ int __wrap_posix_memalign(void **p, size_t a, size_t n)
 static void test_counter_counts(void **state)
 {
     (void)state;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/engine/default_model/fmnist_resnet_int8.t2c", T2C_SOURCE_ROOT);
-    t2c_model *m = NULL;
+    t2c_model *m = load_default_model("fmnist_resnet_int8.t2c");
     t2c_error err;
-    assert_int_equal(t2c_model_load_file(path, NULL, &m, &err), T2C_OK);
     t2c_session_options o = {1, 1, "simd"};
     t2c_session *s = NULL;
     n_allocs = 0;
@@ -78,11 +76,8 @@ static void test_counter_counts(void **state)
 
 static void run_model(const char *file)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/engine/default_model/%s", T2C_SOURCE_ROOT, file);
-    t2c_model *m = NULL;
+    t2c_model *m = load_default_model(file);
     t2c_error err;
-    assert_int_equal(t2c_model_load_file(path, NULL, &m, &err), T2C_OK);
     static const char *const backends[] = {"ref", "simd", "auto", "blas"};
     for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++)
         for (int threads = 1; threads <= 2; threads++)
@@ -115,9 +110,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_counts),
-        {"cnn_int8", test_default_model, NULL, NULL, (void *)"fmnist_resnet_int8.t2c"},
-        {"cnn_int4", test_default_model, NULL, NULL, (void *)"fmnist_resnet_int4.t2c"},
-        {"vit_int8", test_default_model, NULL, NULL, (void *)"fmnist_vit_int8.t2c"},
+        DEFAULT_MODEL_TESTS(test_default_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
