@@ -1,9 +1,6 @@
 /* global_avgpool.c — mean over H and W, NCHW (ops/README.md "global_avgpool"). */
 #include "global_avgpool.h"
 
-/* Recipe, for each n, c: sum = Σ_{h,w} x[n, c, h, w] (exact, int64);
- *   y = multiplier ? scale_round(sum, multiplier, 0, shift, rounding) : round_div(sum, H·W, rounding);
- *   y = clamp(y, range(dtype)).  prepare bounds |sum| < 2^31 when a multiplier is used. */
 /* Σ of one plane of HW elements, exact in int64. A typed loop per storage type (int4 is stored
  * one value per byte) instead of t2c_tensor_get_int per element: that call was ~5 % of
  * MobileNet-V2's run. T2C_CLONES builds vectorized copies of the same sum. */
@@ -26,6 +23,9 @@ T2C_CLONES static int64_t plane_sum(const void *data, t2c_dtype dtype, int64_t f
     return sum;
 }
 
+/* Recipe, for each n, c: sum = Σ_{h,w} x[n, c, h, w] (exact, int64);
+ *   y = multiplier ? scale_round(sum, multiplier, 0, shift, rounding) : round_div(sum, H·W, rounding);
+ *   y = clamp(y, range(dtype)).  prepare bounds |sum| < 2^31 when a multiplier is used. */
 t2c_status t2c_global_avgpool_ref(const t2c_global_avgpool_params *p, const t2c_tensor *x,
                                   t2c_tensor *y, t2c_error *err)
 {

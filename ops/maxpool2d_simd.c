@@ -1,15 +1,15 @@
-/* maxpool2d_simd.c — 8-bit max pooling, two variants. maxpool2d.simd-avx2 is separable: per
- * output row, the max over the window's valid input rows (vertical), then over the window's columns (horizontal) on a row
- * padded with the dtype's minimum, then every stride-th value. Padding holding the minimum
- * never changes a max that includes at least one input element, which every window has
- * (maxpool2d's prepare rejects windows lying entirely in padding) — so this is the recipe
- * "max over the positions inside the input" exactly. Planes are split across threads.
+/* maxpool2d_simd.c — 8-bit max pooling, two variants. maxpool2d.simd-avx2 is separable: per output
+ * row, the max over the window's valid input rows (vertical), then over the window's columns
+ * (horizontal) on a row padded with the dtype's minimum, then every stride-th value. Padding
+ * holding the minimum never changes a max that includes at least one input element, which every
+ * window has (maxpool2d's prepare rejects windows lying entirely in padding) — so this is the
+ * recipe "max over the positions inside the input" exactly. Planes are split across threads.
  * maxpool2d.simd-avx512bw (horizontal stride 1 or 2) is a register-only body instead: masked loads
- * fill the positions outside the input with the minimum (the same argument), the vertical max
- * is taken per 64 input columns, and for stride 2 each 16-bit word holds the even (low byte)
- * and odd (high byte) column, so tap offset o picks the low or high bytes of the load at
- * o & ~1 — no scalar gather. Kernel width 3, stride 2, dilation 1 (ResNet's stem pool) has its
- * own row pass with the load masks made at prepare, 64 outputs per step (pool_row3s2). */
+ * fill the positions outside the input with the minimum (the same argument), the vertical max is
+ * taken per 64 input columns, and for stride 2 each 16-bit word holds the even (low byte) and odd
+ * (high byte) column, so tap offset o picks the low or high bytes of the load at o & ~1 — no
+ * scalar gather. Kernel width 3, stride 2, dilation 1 (ResNet's stem pool) has its own row pass
+ * with the load masks made at prepare, 64 outputs per step (pool_row3s2). */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
