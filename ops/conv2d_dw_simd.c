@@ -912,7 +912,7 @@ static int dw_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
     (void)node;
     if (rnode->inputs[0]->dtype != T2C_INT32)
         return 0;
-    if ((p->n_multiplier > 1 || p->n_shift > 1 || p->n_offset > 1) && p->axis != 1)
+    if (!t2c_rq_per_nchw_channel(p))
         return 0;
     s->rq_params = malloc(3 * sizeof(int64_t) * (size_t)s->Cout);
     s->rq_general = malloc((size_t)s->Cout);
@@ -923,9 +923,9 @@ static int dw_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
     const int esize = (int)t2c_dtype_mem_size(rnode->outputs[0]->dtype);
     int all_dbl = 2, all_b0 = 1;
     for (int64_t c = 0; c < s->Cout; c++) {
-        s->rq_params[c] = p->multiplier[p->n_multiplier > 1 ? c : 0];
-        s->rq_params[s->Cout + c] = p->shift[p->n_shift > 1 ? c : 0];
-        s->rq_params[2 * s->Cout + c] = p->offset[p->n_offset > 1 ? c : 0];
+        s->rq_params[c] = t2c_rq_multiplier(p, c);
+        s->rq_params[s->Cout + c] = t2c_rq_shift(p, c);
+        s->rq_params[2 * s->Cout + c] = t2c_rq_offset(p, c);
         s->rq_general[c] = (uint8_t)dw_general(s->rq_params[c], s->rq_params[s->Cout + c],
                                                s->rq_params[2 * s->Cout + c], p->rounding);
         const int e = dw_f64_exact(s, esize, s->rq_params[c], s->rq_params[s->Cout + c],

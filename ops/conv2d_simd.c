@@ -727,17 +727,16 @@ static int conv_simd_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
     const t2c_requantize_params *p = rnode->params;
     if (s->isa != T2C_SIMD_AVX512VNNI || !t2c_avx512_supported() || rnode->inputs[0]->dtype != T2C_INT32)
         return 0;
-    const int per_channel = p->n_multiplier > 1 || p->n_shift > 1 || p->n_offset > 1;
-    if (per_channel && p->axis != 1)
+    if (!t2c_rq_per_nchw_channel(p))
         return 0;
     const int64_t cb = t2c_gemm_nblocks(s->Cout);
     s->rq_params = malloc(((3 + T2C_VREQ_ROW) * (size_t)s->Cout + T2C_VREQ_COLS * (size_t)cb) * sizeof(int64_t));
     if (!s->rq_params)
         return 0;
     for (int64_t c = 0; c < s->Cout; c++) {
-        s->rq_params[c] = p->multiplier[p->n_multiplier > 1 ? c : 0];
-        s->rq_params[s->Cout + c] = p->shift[p->n_shift > 1 ? c : 0];
-        s->rq_params[2 * s->Cout + c] = p->offset[p->n_offset > 1 ? c : 0];
+        s->rq_params[c] = t2c_rq_multiplier(p, c);
+        s->rq_params[s->Cout + c] = t2c_rq_shift(p, c);
+        s->rq_params[2 * s->Cout + c] = t2c_rq_offset(p, c);
         t2c_vreq_row_pack(s->rq_params + 3 * s->Cout + T2C_VREQ_ROW * c, s->rq_params[c], s->rq_params[s->Cout + c],
                           s->rq_params[2 * s->Cout + c], p->zero_point, p->lo, p->hi, p->rounding);
     }

@@ -364,14 +364,14 @@ static int stem_fuse_prepare(t2c_node *node, void *state, t2c_node *rnode)
     (void)node;
     if (rnode->inputs[0]->dtype != T2C_INT32)
         return 0;
-    if ((p->n_multiplier > 1 || p->n_shift > 1 || p->n_offset > 1) && p->axis != 1)
+    if (!t2c_rq_per_nchw_channel(p))
         return 0;
     s->rq_rows = malloc(T2C_VREQ_ROW * sizeof(int64_t) * (size_t)s->Cout);
     if (!s->rq_rows)
         return 0;
     for (int64_t c = 0; c < s->Cout; c++)
-        t2c_vreq_row_pack(s->rq_rows + T2C_VREQ_ROW * c, p->multiplier[p->n_multiplier > 1 ? c : 0],
-                          p->shift[p->n_shift > 1 ? c : 0], p->offset[p->n_offset > 1 ? c : 0], p->zero_point,
+        t2c_vreq_row_pack(s->rq_rows + T2C_VREQ_ROW * c, t2c_rq_multiplier(p, c),
+                          t2c_rq_shift(p, c), t2c_rq_offset(p, c), p->zero_point,
                           p->lo, p->hi, p->rounding);
     s->rq_node = rnode;
     s->rq = (t2c_gemm_requant){

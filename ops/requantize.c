@@ -78,9 +78,9 @@ t2c_status t2c_requantize_ref(const t2c_requantize_params *p, const t2c_tensor *
     }
     for (int64_t o = 0; o < outer; o++)
         for (int64_t c = 0; c < C; c++) {
-            const int64_t m = p->multiplier[p->n_multiplier > 1 ? c : 0];
-            const int s = (int)p->shift[p->n_shift > 1 ? c : 0];
-            const int64_t b = p->offset[p->n_offset > 1 ? c : 0];
+            const int64_t m = t2c_rq_multiplier(p, c);
+            const int s = (int)t2c_rq_shift(p, c);
+            const int64_t b = t2c_rq_offset(p, c);
             req_run(x, y, (o * C + c) * inner, inner, m, b, s, p->rounding, p->zero_point, p->lo, p->hi);
         }
     return T2C_OK;

@@ -14,6 +14,27 @@ typedef struct t2c_requantize_params {
     t2c_rounding rounding;
 } t2c_requantize_params;
 
+/* Index c's parameters along `axis` (an array of one value serves every index). */
+static inline int64_t t2c_rq_multiplier(const t2c_requantize_params *p, int64_t c)
+{
+    return p->multiplier[p->n_multiplier > 1 ? c : 0];
+}
+static inline int64_t t2c_rq_shift(const t2c_requantize_params *p, int64_t c)
+{
+    return p->shift[p->n_shift > 1 ? c : 0];
+}
+static inline int64_t t2c_rq_offset(const t2c_requantize_params *p, int64_t c)
+{
+    return p->offset[p->n_offset > 1 ? c : 0];
+}
+
+/* 1 when every parameter is a single value or one per channel along axis 1 (NCHW): the form a
+ * conv kernel's fused requantize epilogue takes. */
+static inline int t2c_rq_per_nchw_channel(const t2c_requantize_params *p)
+{
+    return !(p->n_multiplier > 1 || p->n_shift > 1 || p->n_offset > 1) || p->axis == 1;
+}
+
 /* Check x (int8/int16/int32), y's preset dtype (int4/uint4/int8/uint8/int16/int32) and every
  * value range of p (|multiplier| < 2^31, shift 0..62, |offset| < 2^62; tflite: multiplier >= 0,
  * offset 0); set y's rank and dims to x's. */

@@ -35,9 +35,9 @@ req_finish(__m512i r, __m512i zp, __m512i lo, __m512i hi)
 static void req_scalar(const req_job *j, int64_t o, int64_t c, int64_t j0, int64_t j1)
 {
     const t2c_requantize_params *p = j->p;
-    const int64_t m = p->multiplier[p->n_multiplier > 1 ? c : 0];
-    const int s = (int)p->shift[p->n_shift > 1 ? c : 0];
-    const int64_t b = p->offset[p->n_offset > 1 ? c : 0];
+    const int64_t m = t2c_rq_multiplier(p, c);
+    const int s = (int)t2c_rq_shift(p, c);
+    const int64_t b = t2c_rq_offset(p, c);
     const int64_t base = (o * j->C + c) * j->inner;
     for (int64_t i = j0; i < j1; i++) {
         int64_t r = t2c_scale_round(j->x[base + i], m, b, s, p->rounding);
@@ -69,8 +69,8 @@ static T2C_TARGET_AVX512 void req_items(void *ctx, int64_t begin, int64_t end, i
                 continue;
             }
             t2c_vreq q;
-            t2c_vreq_init(&q, p->multiplier[p->n_multiplier > 1 ? c : 0], p->shift[p->n_shift > 1 ? c : 0],
-                          p->offset[p->n_offset > 1 ? c : 0], p->zero_point, p->lo, p->hi, mode);
+            t2c_vreq_init(&q, t2c_rq_multiplier(p, c), t2c_rq_shift(p, c),
+                          t2c_rq_offset(p, c), p->zero_point, p->lo, p->hi, mode);
             const int64_t base = (o * j->C + c) * j->inner;
             const int32_t *x = j->x + base;
             for (int64_t i = 0; i < j->inner; i += 16) {
